@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/cli/cli.h: the drumbeat command's subcommands and the API client
+ * they share. Offline commands (check-config) read files; the others are
+ * HTTP clients of a running drumbeatd's API listener.
+ *
+ * Ownership: argv is borrowed. cli_api_request() hands the caller a new
+ * json_t reference in *body (NULL when the reply was not JSON).
+ */
+#ifndef DRUMBEAT_CLI_H
+#define DRUMBEAT_CLI_H
+
+#include <jansson.h>
+
+/* Exit codes shared by every subcommand. */
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_FAIL = 1,        /* the operation failed (daemon unreachable, 4xx/5xx) */
+    CLI_INVALID = 2,     /* invalid input or config (check-config's "not valid") */
+    CLI_USAGE = 64,      /* bad command line */
+};
+
+/* Common options every API subcommand accepts, parsed by cli_common_opt(). */
+struct cli_common {
+    const char *config_path;   /* -c FILE: where to find api.address/port */
+    const char *url;           /* --url http://127.0.0.1:7780 (overrides config) */
+    const char *token_file;    /* --token-file F (else $DRUMBEAT_TOKEN_FILE, $DRUMBEAT_TOKEN) */
+    int json;                  /* --json: print the raw JSON reply */
+};
+
+/* Performs one API request. method "GET"/"POST"..., path "/api/status",
+ * request may be NULL. Returns the HTTP status (>= 100), or a negative errno
+ * when the daemon could not be reached (a message has been printed). */
+int cli_api_request(const struct cli_common *common, const char *method,
+                    const char *path, const json_t *request, json_t **body);
+/* Prints {"error": ..., "path": ...} replies as "drumbeat: error: ..." to stderr. */
+void cli_print_api_error(int status, const json_t *body);
+
+/* Each subcommand: argv[0] is the subcommand's name. Returns an enum cli_exit. */
+int cli_check_config(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_send(int argc, char **argv);
+int cli_touch(int argc, char **argv);
+int cli_lead(int argc, char **argv);
+int cli_plugin_help(int argc, char **argv);
+
+#endif /* DRUMBEAT_CLI_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/cli/drumbeat.c: the drumbeat command: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "build-aux/config.h"
+#include "cli.h"
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct cli_command cli_commands[] = {
+    { "status", cli_status, "show the running daemon: store, listeners, plugins" },
+    { "check-config", cli_check_config, "validate the config and what it references (offline)" },
+    { "send", cli_send, "queue one touch through a channel and wait for its outcome" },
+    { "touch", cli_touch, "show a touch, or list touches by state" },
+    { "lead", cli_lead, "show a lead with its stage history and events" },
+    { "plugin-help", cli_plugin_help, "list a plugin's options (offline)" },
+    { NULL, NULL, NULL },
+};
+
+static void cli_usage(FILE *out)
+{
+    fprintf(out, "Usage: drumbeat COMMAND [OPTIONS]\n\n"
+                 "Talks to a running drumbeatd over its API (or works offline where noted).\n\n"
+                 "Commands:\n");
+    for (const struct cli_command *c = cli_commands; c->name != NULL; c++)
+        fprintf(out, "  %-14s %s\n", c->name, c->summary);
+    fprintf(out, "\nRun 'drumbeat COMMAND --help' for a command's options.\n"
+                 "Options for commands that reach the daemon:\n"
+                 "  -c, --config FILE     read api.address and api.port from FILE\n"
+                 "                        (default config/drumbeat.json)\n"
+                 "      --url URL         the API base URL (default http://127.0.0.1:7780)\n"
+                 "      --token-file F    bearer token file (else $DRUMBEAT_TOKEN_FILE or\n"
+                 "                        $DRUMBEAT_TOKEN)\n"
+                 "      --json            print the raw JSON reply\n"
+                 "Exit status: 0 ok, 1 failed, 2 invalid input, 64 usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return 64;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("drumbeat %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    for (const struct cli_command *c = cli_commands; c->name != NULL; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "drumbeat: unknown command '%s'\n", argv[1]);
+    cli_usage(stderr);
+    return 64;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/daemon.h: the running daemon's parts, wired together by main.c.
+ * API route handlers receive this as their context.
+ *
+ * Ownership: struct daemon is owned by main.c (daemon_run). Each pointer in
+ * it is owned by the daemon and released in reverse start order at shutdown;
+ * everyone else borrows them on the loop thread. cfg is replaced on a
+ * successful SIGHUP reload; never keep a pointer into an old config past the
+ * current loop iteration.
+ */
+#ifndef DRUMBEAT_DAEMON_H
+#define DRUMBEAT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct config;
+struct store;
+struct plugins;
+struct curl_loop;
+struct http_server;
+struct dispatch;
+
+struct daemon {
+    uv_loop_t *loop;
+    struct config *cfg;            /* the config in force */
+    struct store *store;
+    struct curl_loop *curl;
+    struct plugins *plugins;
+    struct dispatch *dispatch;     /* claims touches and hands them to channels */
+    struct http_server *api;       /* API listener */
+    struct http_server *pub;       /* public listener */
+    int64_t started_at_ms;
+    uint64_t reloads;              /* successful reloads */
+    uint64_t reload_failures;
+    bool stopping;                 /* set by SIGTERM/SIGINT: no new claims */
+    /* Loop lag: the last and worst lateness of a periodic timer, in µs. */
+    uint64_t loop_lag_us, loop_lag_max_us;
+};
+
+#endif /* DRUMBEAT_DAEMON_H */

@@ -13,10 +13,24 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/clock.c %D%/clock.h \
 	%D%/touch_state.c %D%/touch_state.h
 # -- config (config.c and friends) --
+%C%_libcore_la_SOURCES += %D%/config.c %D%/config.h %D%/config_internal.h \
+	%D%/config_ctx.c %D%/config_get.c %D%/config_suggest.c %D%/config_sections.c \
+	%D%/config_instances.c %D%/config_team.c
 # -- store (store_sqlite*.c) --
+%C%_libcore_la_SOURCES += %D%/store.h %D%/store_internal.h %D%/store_sqlite.c \
+	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer.h \
+	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \
+	%D%/store_claim.c %D%/store_misc.c
 # -- plugins (plugin_loader*.c, host_api.c, curl_loop.c) --
+%C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_instance.c \
+	%D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c %D%/curl_loop.c %D%/curl_loop.h
 # -- http (http*.c, api_*.c, metrics.c) --
+%C%_libcore_la_SOURCES += %D%/http.c %D%/http.h %D%/http_int.h %D%/http_route.c \
+	%D%/http_reply.c %D%/api.h %D%/api_status.c %D%/metrics.c %D%/metrics.h
 # -- daemon core (daemon.c, dispatch.c, ...) --
+%C%_libcore_la_SOURCES += %D%/daemon.h %D%/compose.c %D%/compose.h %D%/draft.c %D%/draft.h \
+	%D%/dispatch.c %D%/dispatch.h %D%/lifecycle.c %D%/lifecycle.h %D%/pidfile.c %D%/pidfile.h \
+	%D%/stages.c %D%/stages.h %D%/api_touches.c %D%/api_leads.c %D%/api_util.c %D%/api_util.h
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -26,5 +40,8 @@ sbin_PROGRAMS += %D%/drumbeatd
 bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES = %D%/cli/drumbeat.c %D%/cli/cli.h %D%/cli/cli_util.c
 # -- cli commands (cli_*.c) --
+%C%_drumbeat_SOURCES += %D%/cli/cli_status.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_check_config.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_send.c %D%/cli/cli_touch.c %D%/cli/cli_lead.c %D%/cli/cli_plugin_help.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

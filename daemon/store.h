@@ -179,6 +179,9 @@ struct store_touch_outcome {
 int store_touch_finish(struct store *st, int64_t touch_id,
                        const struct store_touch_outcome *outcome,
                        const struct store_actor *actor, store_done_cb cb, void *arg);
+/* True when store_touch_finish() (or, for SENDING, a claim) may move a touch
+ * from one state to the other: the arrows of touch_state.h's diagram. */
+bool store_touch_can_move(enum touch_state from, enum touch_state to);
 /* The touch as a JSON object (without its payload), or -ENOENT. */
 int store_touch_get(struct store *st, int64_t touch_id, json_t **out);
 /* Touches in one state (or all when state < 0), newest first, at most limit. */
@@ -207,6 +210,8 @@ int store_suppress(struct store *st, const char *kind, const char *value,
 int store_is_suppressed(struct store *st, const char *email, bool *out);
 
 /* ---- mailbox send counters (per UTC day) ---- */
+/* day is the caller's day number (e.g. UTC ms / 86400000). The completion's
+ * id is the day's new count. */
 int store_mailbox_count_add(struct store *st, const char *mailbox, int64_t day,
                             int64_t n, store_done_cb cb, void *arg);
 int store_mailbox_count_get(struct store *st, const char *mailbox, int64_t day,

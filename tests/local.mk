@@ -9,9 +9,81 @@ check_PROGRAMS += %D%/unit/t_errors
 %C%_unit_t_errors_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_errors_LDADD = $(TEST_LDADD)
 # -- config tests --
+check_PROGRAMS += %D%/unit/t_config
+%C%_unit_t_config_SOURCES = %D%/unit/t_config.c
+%C%_unit_t_config_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_config_LDADD = $(TEST_LDADD)
 # -- store tests --
+check_PROGRAMS += %D%/unit/t_store %D%/unit/t_store_touch
+%C%_unit_t_store_SOURCES = %D%/unit/t_store.c %D%/unit/store_test_util.h
+%C%_unit_t_store_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_store_LDADD = $(TEST_LDADD)
+%C%_unit_t_store_touch_SOURCES = %D%/unit/t_store_touch.c %D%/unit/store_test_util.h
+%C%_unit_t_store_touch_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_store_touch_LDADD = $(TEST_LDADD)
 # -- plugin tests --
+# Deliberately bad plugins: real .so files (hence -rpath), never installed.
+TEST_PLUGIN_FLAGS = -module -avoid-version -shared -export-symbols-regex '^drumbeat_plugin$$' \
+	-rpath /nowhere
+# automake's DEFAULT_INCLUDES puts build-aux/ (autoconf's config.h) first;
+# -iquote makes "config.h" mean daemon/config.h in these tests.
+PLUGIN_TEST_CPPFLAGS = -iquote $(top_srcdir)/daemon
+check_LTLIBRARIES += %D%/plugins/bad_magic.la %D%/plugins/abi_major_2.la \
+	%D%/plugins/abi_minor_99.la %D%/plugins/short_size.la %D%/plugins/init_fails.la \
+	%D%/plugins/no_symbol.la %D%/plugins/sync_done.la %D%/plugins/opts_channel.la
+%C%_plugins_bad_magic_la_SOURCES = %D%/plugins/bad_magic.c
+%C%_plugins_bad_magic_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+%C%_plugins_abi_major_2_la_SOURCES = %D%/plugins/abi_major_2.c
+%C%_plugins_abi_major_2_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+%C%_plugins_abi_minor_99_la_SOURCES = %D%/plugins/abi_minor_99.c
+%C%_plugins_abi_minor_99_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+%C%_plugins_short_size_la_SOURCES = %D%/plugins/short_size.c
+%C%_plugins_short_size_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+%C%_plugins_init_fails_la_SOURCES = %D%/plugins/init_fails.c
+%C%_plugins_init_fails_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+%C%_plugins_no_symbol_la_SOURCES = %D%/plugins/no_symbol.c
+# No export list here: with nothing matching it the linker's version script
+# would be empty, which ld rejects.
+%C%_plugins_no_symbol_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+%C%_plugins_sync_done_la_SOURCES = %D%/plugins/sync_done.c
+%C%_plugins_sync_done_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+%C%_plugins_opts_channel_la_SOURCES = %D%/plugins/opts_channel.c
+%C%_plugins_opts_channel_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+
+check_PROGRAMS += %D%/plugins/t_plugin_loader
+%C%_plugins_t_plugin_loader_SOURCES = %D%/plugins/t_plugin_loader.c %D%/plugins/plugin_test_util.c \
+	%D%/plugins/plugin_test_util.h
+%C%_plugins_t_plugin_loader_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_plugin_loader_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_plugin_loader_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/plugins/t_example_channel
+%C%_plugins_t_example_channel_SOURCES = %D%/plugins/t_example_channel.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_example_channel_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_example_channel_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_example_channel_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_curl_loop
+%C%_unit_t_curl_loop_SOURCES = %D%/unit/t_curl_loop.c
+%C%_unit_t_curl_loop_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_curl_loop_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_unit_t_curl_loop_LDADD = $(TEST_LDADD)
 # -- http tests --
+check_PROGRAMS += %D%/unit/t_http
+%C%_unit_t_http_SOURCES = %D%/unit/t_http.c
+%C%_unit_t_http_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_http_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_api_status
+%C%_unit_t_api_status_SOURCES = %D%/unit/t_api_status.c
+%C%_unit_t_api_status_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_api_status_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_compose
+%C%_unit_t_compose_SOURCES = %D%/unit/t_compose.c
+%C%_unit_t_compose_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_compose_LDADD = $(TEST_LDADD)
 # -- end-to-end tests --
+E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh \
+	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh
+dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh
+TESTS += $(E2E_TESTS)
 
 TESTS += $(check_PROGRAMS)

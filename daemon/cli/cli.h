@@ -27,6 +27,13 @@ struct cli_common {
     int json;                  /* --json: print the raw JSON reply */
 };
 
+/* Parses one common option at argv[*i]: -c/--config FILE, --url URL,
+ * --token-file F (each also as --opt=VALUE) and --json. Returns 1 when it
+ * was ours (*i then indexes the last argument consumed, so the caller's
+ * loop continues with i++), 0 when it is not a common option, -1 when its
+ * value is missing (a message has been printed). */
+int cli_common_opt(struct cli_common *c, int *i, int argc, char **argv);
+
 /* Performs one API request. method "GET"/"POST"..., path "/api/status",
  * request may be NULL. Returns the HTTP status (>= 100), or a negative errno
  * when the daemon could not be reached (a message has been printed). */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/api.h: the routes of drumbeatd's two listeners. api_register() adds
+ * every area's routes to d->api (the API listener) and the public routes to
+ * d->pub; each area lives in its own api_<area>.c with one register function,
+ * listed in the table in api_status.c.
+ *
+ * Threads: loop thread, once, after both listeners started.
+ * Ownership: d is borrowed and must outlive the listeners (handlers get it as
+ * their context).
+ */
+#ifndef DRUMBEAT_API_H
+#define DRUMBEAT_API_H
+
+struct daemon;
+
+/* Registers everything below. Returns 0 or the first negative errno. */
+int api_register(struct daemon *d);
+
+/* api_status.c: GET /healthz (public, both listeners), GET /metrics (no token:
+ * no personal data), GET /api/status, GET /api/whoami. */
+int api_status_register(struct daemon *d);
+/* api_touches.c: POST /api/touches, GET /api/touches/:id, GET /api/touches. */
+int api_touches_register(struct daemon *d);
+/* api_leads.c: GET /api/leads/:id, POST /api/leads/:id/stage, POST /api/clock/advance. */
+int api_leads_register(struct daemon *d);
+
+#endif /* DRUMBEAT_API_H */

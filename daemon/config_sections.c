@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/config_sections.c: the scalar sections of the config: "daemon",
+ * "store", the "api" and "public" listeners, "public_url", "plugin_path" and
+ * "company". Each reads into struct config over the defaults already there
+ * and records every problem it finds in the load context. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_internal.h"
+
+void config_ctx_log_level(struct config_ctx *ctx, const json_t *obj, const char *path,
+                          const char *key, enum log_level *dst)
+{
+    struct errbuf err = { 0 };
+    const char *s;
+    int rc = config_get_string(obj, path, key, &s, &err);
+
+    if (rc == -ENOENT)
+        return;
+    if (rc != 0) {
+        config_ctx_add(ctx, &err);
+        return;
+    }
+    if (log_level_parse(s, dst) != 0) {
+        char where[256], got[128];
+        config_path_key(where, sizeof(where), path, key);
+        config_describe(json_object_get(obj, key), got, sizeof(got));
+        config_ctx_error(ctx, where,
+                         "expected one of \"error\", \"warn\", \"info\", \"debug\", got %s", got);
+    }
+}
+
+static void load_daemon(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    static const char *const keys[] = {
+        "log_level", "pidfile", "shutdown_timeout", "threadpool_size", NULL,
+    };
+    const json_t *obj = config_ctx_object(ctx, root, "", "daemon");
+    int64_t n;
+
+    if (obj == NULL)
+        return;
+    config_ctx_keys(ctx, obj, "daemon", keys);
+    config_ctx_log_level(ctx, obj, "daemon", "log_level", &cfg->log_level);
+    char *pidfile = NULL;
+    if (config_ctx_string(ctx, obj, "daemon", "pidfile", false, &pidfile)) {
+        if (pidfile[0] == '\0') {
+            config_ctx_error(ctx, "daemon.pidfile", "expected a file name, got \"\"");
+        } else {
+            cfg->pidfile = config_path_resolve(ctx->base_dir, pidfile);
+            if (cfg->pidfile == NULL)
+                ctx->oom = true;
+        }
+    }
+    free(pidfile);
+    config_ctx_duration(ctx, obj, "daemon", "shutdown_timeout", &cfg->shutdown_timeout_ms);
+    /* libuv caps its threadpool at 1024 threads. */
+    if (config_ctx_int(ctx, obj, "daemon", "threadpool_size", 1, 1024, &n))
+        cfg->threadpool_size = (int)n;
+}
+
+static void load_store(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    static const char *const keys[] = { "path", NULL };
+    const json_t *obj = config_ctx_object(ctx, root, "", "store");
+    char *path = NULL;
+
+    if (obj != NULL) {
+        config_ctx_keys(ctx, obj, "store", keys);
+        if (config_ctx_string(ctx, obj, "store", "path", false, &path) && path[0] == '\0')
+            config_ctx_error(ctx, "store.path", "expected a file name, got \"\"");
+    }
+    char *resolved = config_path_resolve(ctx->base_dir,
+                                         path != NULL && path[0] != '\0' ? path : "var/drumbeat.db");
+    free(path);
+    if (resolved == NULL) {
+        ctx->oom = true;
+        return;
+    }
+    free(cfg->store_path);
+    cfg->store_path = resolved;
+}
+
+static bool is_ip_literal(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static void load_listener(struct config_ctx *ctx, const json_t *root, const char *key,
+                          struct config_listener *l)
+{
+    static const char *const keys[] = {
+        "address", "port", "max_connections", "timeout", "max_body", NULL,
+    };
+    const json_t *obj = config_ctx_object(ctx, root, "", key);
+    char where[256];
+    int64_t n;
+
+    if (obj == NULL)
+        return;
+    config_ctx_keys(ctx, obj, key, keys);
+    if (config_ctx_string(ctx, obj, key, "address", false, &l->address) &&
+        !is_ip_literal(l->address)) {
+        char got[128];
+        config_path_key(where, sizeof(where), key, "address");
+        config_describe(json_object_get(obj, "address"), got, sizeof(got));
+        config_ctx_error(ctx, where, "expected an IPv4 or IPv6 address such as \"127.0.0.1\" "
+                         "or \"::1\", got %s", got);
+    }
+    if (config_ctx_int(ctx, obj, key, "port", 0, 65535, &n))
+        l->port = (int)n;
+    if (config_ctx_int(ctx, obj, key, "max_connections", 1, INT_MAX, &n))
+        l->max_connections = (int)n;
+    config_ctx_duration(ctx, obj, key, "timeout", &l->timeout_ms);
+    if (config_ctx_int(ctx, obj, key, "max_body", 1, INT64_MAX, &n))
+        l->max_body = (size_t)n;
+}
+
+static void load_public_url(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    if (!config_ctx_string(ctx, root, "", "public_url", false, &cfg->public_url))
+        return;
+    const char *u = cfg->public_url;
+    const char *host = strncmp(u, "https://", 8) == 0 ? u + 8
+                       : strncmp(u, "http://", 7) == 0 ? u + 7 : NULL;
+    bool clean = true;
+    for (const unsigned char *p = (const unsigned char *)u; *p != '\0'; p++)
+        clean = clean && *p > 0x20 && *p != 0x7f;
+    if (host == NULL || *host == '\0' || *host == '/' || !clean) {
+        char got[128];
+        config_describe(json_object_get(root, "public_url"), got, sizeof(got));
+        config_ctx_error(ctx, "public_url",
+                         "expected an http:// or https:// URL such as \"https://example.com\", "
+                         "got %s", got);
+        return;
+    }
+    /* Links are built as public_url + "/u/TOKEN": drop trailing slashes once here. */
+    size_t len = strlen(cfg->public_url);
+    while (len > (size_t)(host - u) + 1 && cfg->public_url[len - 1] == '/')
+        cfg->public_url[--len] = '\0';
+}
+
+static void load_company(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    static const char *const keys[] = { "name", "postal_address", NULL };
+    const json_t *obj = config_ctx_object(ctx, root, "", "company");
+
+    if (obj == NULL)
+        return;
+    config_ctx_keys(ctx, obj, "company", keys);
+    config_ctx_string(ctx, obj, "company", "name", false, &cfg->company_name);
+    config_ctx_string(ctx, obj, "company", "postal_address", false, &cfg->postal_address);
+}
+
+void config_load_sections(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    load_daemon(ctx, root, cfg);
+    load_store(ctx, root, cfg);
+    load_listener(ctx, root, "api", &cfg->api);
+    load_listener(ctx, root, "public", &cfg->public_);
+    if (cfg->api.port != 0 && cfg->api.port == cfg->public_.port &&
+        strcmp(cfg->api.address, cfg->public_.address) == 0)
+        config_ctx_error(ctx, "public.port", "the public listener cannot share %s port %d "
+                         "with the api listener", cfg->api.address, cfg->api.port);
+    load_public_url(ctx, root, cfg);
+
+    char **dirs = config_ctx_strv(ctx, root, "", "plugin_path", true);
+    if (dirs != NULL) {
+        config_strv_free(cfg->plugin_path);
+        cfg->plugin_path = dirs;
+    }
+    load_company(ctx, root, cfg);
+}

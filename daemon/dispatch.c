@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/dispatch.c: claim, send, record. The claim is committed by the
+ * store before we hand anything to a plugin, so a crash after the claim
+ * leaves the touch 'sending', which the next start turns into 'in_doubt'
+ * rather than sending it a second time. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drumbeat/plugin.h>
+#include <jansson.h>
+
+#include "clock.h"
+#include "compose.h"
+#include "config.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "draft.h"
+#include "log.h"
+#include "plugin_loader.h"
+#include "store.h"
+
+/* What the dispatcher knows about one channel between loop iterations. */
+struct chan_state {
+    char *name;
+    bool claiming;         /* a claim is queued in the store */
+    int in_flight;         /* claimed touches whose outcome is not committed */
+};
+
+struct dispatch_item {
+    struct dispatch_batch *batch;   /* borrowed back-pointer */
+    int64_t touch_id;
+    int attempts;
+    char *recipient;
+    char *idempotency_key;
+    char *content_type;
+    char *payload;
+    size_t payload_len;
+    char *sender;
+};
+
+struct dispatch_batch {
+    struct dispatch *dp;
+    struct chan_state *chan;        /* borrowed from dp->chans */
+    size_t n;
+    size_t pending;                 /* outcomes not yet committed */
+    struct dispatch_item items[];
+};
+
+struct dispatch {
+    struct daemon *d;               /* borrowed */
+    uv_timer_t timer;
+    struct chan_state **chans;      /* pointers, so batches may keep one across growth */
+    size_t n_chans;
+    bool stopping;
+    void (*stopped)(void *arg);
+    void *stopped_arg;
+    struct dispatch_stats stats;
+};
+
+static void dispatch_run(struct dispatch *dp);
+static void on_timer(uv_timer_t *timer);
+
+int64_t dispatch_backoff_ms(int attempt)
+{
+    int64_t ms = 60 * 1000;
+    for (int i = 1; i < attempt && ms < 3600 * 1000; i++)
+        ms *= 2;
+    return ms > 3600 * 1000 ? 3600 * 1000 : ms;
+}
+
+static struct chan_state *dispatch_chan(struct dispatch *dp, const char *name)
+{
+    for (size_t i = 0; i < dp->n_chans; i++)
+        if (strcmp(dp->chans[i]->name, name) == 0)
+            return dp->chans[i];
+    struct chan_state **grown = realloc(dp->chans, (dp->n_chans + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return NULL;
+    dp->chans = grown;
+    struct chan_state *c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->name = strdup(name)) == NULL) {
+        free(c);
+        return NULL;
+    }
+    dp->chans[dp->n_chans++] = c;
+    return c;
+}
+
+static size_t dispatch_total_in_flight(const struct dispatch *dp)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < dp->n_chans; i++)
+        n += (size_t)dp->chans[i]->in_flight + (dp->chans[i]->claiming ? 1 : 0);
+    return n;
+}
+
+static void dispatch_maybe_stopped(struct dispatch *dp)
+{
+    if (dp->stopping && dp->stopped != NULL && dispatch_total_in_flight(dp) == 0) {
+        void (*cb)(void *) = dp->stopped;
+        dp->stopped = NULL;
+        cb(dp->stopped_arg);
+    }
+}
+
+static void dispatch_item_clear(struct dispatch_item *it)
+{
+    free(it->recipient);
+    free(it->idempotency_key);
+    free(it->content_type);
+    free(it->payload);
+    free(it->sender);
+}
+
+static void dispatch_batch_release(struct dispatch_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        dispatch_item_clear(&b->items[i]);
+    free(b);
+}
+
+/* The outcome of one item is durable: the item is done. */
+static void on_outcome_committed(int status, int64_t id, void *arg)
+{
+    struct dispatch_item *it = arg;
+    struct dispatch_batch *b = it->batch;
+    struct dispatch *dp = b->dp;
+
+    if (status < 0)
+        log_error("touch=%lld msg=\"recording the outcome failed\" error=%s",
+                  (long long)it->touch_id, error_name(status));
+    b->chan->in_flight--;
+    b->pending--;
+    if (b->pending == 0)
+        dispatch_batch_release(b);
+    dispatch_maybe_stopped(dp);
+    if (!dp->stopping)
+        dispatch_kick(dp);
+}
+
+static const char *scope_reason(enum drumbeat_scope scope)
+{
+    switch (scope) {
+    case DRUMBEAT_SCOPE_RECIPIENT:
+        return "recipient_rejected";
+    case DRUMBEAT_SCOPE_MAILBOX:
+        return "mailbox_rejected";
+    default:
+        return "message_rejected";
+    }
+}
+
+static void dispatch_record(struct dispatch_item *it, const struct drumbeat_result *res)
+{
+    struct dispatch *dp = it->batch->dp;
+    struct store_touch_outcome out = {
+        .code = res->code, .enhanced = res->enhanced, .detail = res->detail,
+    };
+    const char *outcome = "unknown";
+
+    switch (res->outcome) {
+    case DRUMBEAT_DONE:
+        out.state = TOUCH_SENT;
+        outcome = "done";
+        dp->stats.sent++;
+        break;
+    case DRUMBEAT_RETRY:
+        outcome = "retry";
+        if (it->attempts >= DISPATCH_MAX_ATTEMPTS) {
+            out.state = TOUCH_FAILED;
+            out.reason = "retries_exhausted";
+            dp->stats.failed++;
+        } else {
+            out.state = TOUCH_SCHEDULED;
+            out.reason = "retry";
+            out.retry_at = clock_now_ms() + (res->retry_after_ms > 0
+                               ? (int64_t)res->retry_after_ms
+                               : dispatch_backoff_ms(it->attempts));
+            dp->stats.retried++;
+        }
+        break;
+    case DRUMBEAT_FAILED:
+        outcome = "failed";
+        out.state = TOUCH_FAILED;
+        out.reason = scope_reason(res->scope);
+        dp->stats.failed++;
+        break;
+    case DRUMBEAT_IN_DOUBT:
+    default:
+        /* An unknown outcome is treated as in doubt: never guess "not sent". */
+        outcome = "in_doubt";
+        out.state = TOUCH_IN_DOUBT;
+        out.reason = res->outcome == DRUMBEAT_IN_DOUBT ? "channel_in_doubt" : "bad_outcome";
+        dp->stats.in_doubt++;
+        break;
+    }
+    log_info("touch=%lld channel=%s outcome=%s code=%d state=%s%s%s",
+             (long long)it->touch_id, it->batch->chan->name, outcome, res->code,
+             touch_state_format(out.state), out.reason ? " reason=" : "",
+             out.reason ? out.reason : "");
+
+    struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
+    if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_RECIPIENT &&
+        it->recipient != NULL)
+        store_suppress(dp->d->store, "email", it->recipient, "bounced", &sys, NULL, NULL);
+    if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_MAILBOX)
+        log_warn("touch=%lld channel=%s msg=\"the server rejected the mailbox, not the "
+                 "recipient; check the relay\"", (long long)it->touch_id, it->batch->chan->name);
+
+    if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys, on_outcome_committed, it) < 0) {
+        /* The store refused to queue it: the touch stays 'sending' and will be
+         * in_doubt at the next start, which is safe. Account for it now. */
+        log_error("touch=%lld msg=\"could not queue the outcome; it will be in_doubt at restart\"",
+                  (long long)it->touch_id);
+        on_outcome_committed(-EIO, 0, it);
+    }
+}
+
+static void on_plugin_done(void *arg, const struct drumbeat_result *res)
+{
+    dispatch_record(arg, res);
+}
+
+/* Copies a claimed touch, composing drafts into MIME. Returns 0 or a negative
+ * errno with the reason in *why. */
+static int dispatch_item_fill(struct dispatch *dp, struct dispatch_item *it,
+                              const struct store_claimed *t, const char **why)
+{
+    it->touch_id = t->touch_id;
+    it->attempts = t->attempts;
+    it->recipient = strdup(t->recipient != NULL ? t->recipient : "");
+    it->idempotency_key = strdup(t->idempotency_key);
+    if (it->recipient == NULL || it->idempotency_key == NULL)
+        return -ENOMEM;
+
+    /* A lead suppressed after its touch was scheduled (a bounce, an
+     * unsubscribe) must never get it. */
+    bool suppressed = false;
+    if (t->recipient != NULL && store_is_suppressed(dp->d->store, t->recipient, &suppressed) == 0 &&
+        suppressed) {
+        *why = "suppressed";
+        return -ECANCELED;
+    }
+    const struct config_mailbox *mb =
+        t->mailbox != NULL ? config_mailbox_get(dp->d->cfg, t->mailbox) : NULL;
+    if (mb != NULL)
+        it->sender = strdup(mb->address);
+
+    if (t->content_type != NULL && strcmp(t->content_type, DRAFT_CONTENT_TYPE) == 0) {
+        struct errbuf err = { 0 };
+        int rc = draft_compose(t->payload, t->payload_len, mb, t->recipient,
+                               t->idempotency_key, clock_now_ms(), &it->payload,
+                               &it->payload_len, &err);
+        if (rc < 0) {
+            static char buf[600];
+            *why = errbuf_format(&err, buf, sizeof(buf));
+            return rc;
+        }
+        it->content_type = strdup("message/rfc822");
+    } else {
+        it->payload = malloc(t->payload_len + 1);
+        if (it->payload != NULL) {
+            memcpy(it->payload, t->payload, t->payload_len);
+            it->payload[t->payload_len] = '\0';
+        }
+        it->payload_len = t->payload_len;
+        it->content_type = strdup(t->content_type != NULL ? t->content_type : "text/plain");
+    }
+    return it->payload != NULL && it->content_type != NULL ? 0 : -ENOMEM;
+}
+
+/* The claim callback needs both the dispatcher and the channel. */
+struct claim_ctx {
+    struct dispatch *dp;
+    char *channel;
+};
+
+static void on_claim_done(int status, const struct store_claimed *touches, size_t n, void *arg)
+{
+    struct claim_ctx *ctx = arg;
+    struct dispatch *dp = ctx->dp;
+    struct chan_state *chan = dispatch_chan(dp, ctx->channel);
+    free(ctx->channel);
+    free(ctx);
+    if (chan == NULL)
+        return;
+    chan->claiming = false;
+
+    if (status < 0) {
+        log_error("channel=%s msg=\"claiming due touches failed\" error=%s", chan->name,
+                  error_name(status));
+        dispatch_maybe_stopped(dp);
+        return;
+    }
+    if (n == 0) {
+        dispatch_maybe_stopped(dp);
+        if (!dp->stopping)
+            dispatch_run(dp);
+        return;
+    }
+
+    struct dispatch_batch *b = calloc(1, sizeof(*b) + n * sizeof(b->items[0]));
+    struct drumbeat_message *msgs = calloc(n, sizeof(*msgs));
+    void **args = calloc(n, sizeof(*args));
+    struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
+    if (b == NULL || msgs == NULL || args == NULL) {
+        /* Claimed but unsendable: they stay 'sending' and surface as
+         * in_doubt at restart; nothing is sent twice. */
+        log_error("channel=%s msg=\"out of memory with %zu claimed touches\"", chan->name, n);
+        free(b);
+        free(msgs);
+        free(args);
+        return;
+    }
+    b->dp = dp;
+    b->chan = chan;
+    dp->stats.claimed += n;
+
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct dispatch_item *it = &b->items[b->n++];
+        const char *why = "out of memory";
+        it->batch = b;
+        b->pending++;
+        chan->in_flight++;
+        int rc = dispatch_item_fill(dp, it, &touches[i], &why);
+        if (rc < 0) {
+            bool cancel = rc == -ECANCELED;
+            struct store_touch_outcome out = {
+                .state = cancel ? TOUCH_CANCELLED : TOUCH_FAILED,
+                .reason = cancel ? "suppressed" : "compose_failed",
+                .detail = cancel ? NULL : why,
+            };
+            log_warn("touch=%lld channel=%s msg=\"not sent\" reason=%s",
+                     (long long)touches[i].touch_id, chan->name, out.reason);
+            if (!cancel)
+                dp->stats.failed++;
+            if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys,
+                                   on_outcome_committed, it) < 0)
+                on_outcome_committed(-EIO, 0, it);
+            continue;
+        }
+        msgs[ready] = (struct drumbeat_message){
+            .touch_id = it->touch_id,
+            .sender = it->sender,
+            .recipient = it->recipient,
+            .content_type = it->content_type,
+            .payload = it->payload,
+            .payload_len = it->payload_len,
+            .idempotency_key = it->idempotency_key,
+        };
+        args[ready] = it;
+        ready++;
+    }
+
+    if (ready > 0) {
+        int rc = plugins_send(dp->d->plugins, chan->name, msgs, ready, on_plugin_done,
+                              (void *const *)args);
+        if (rc < 0) {
+            /* The plugin refused before any side effect, so a later retry is
+             * safe: back to 'scheduled' with backoff. */
+            log_warn("channel=%s msg=\"channel refused the batch; will retry\" error=%s",
+                     chan->name, error_name(rc));
+            for (size_t i = 0; i < ready; i++) {
+                struct dispatch_item *it = args[i];
+                struct store_touch_outcome out = {
+                    .state = TOUCH_SCHEDULED, .reason = "channel_unavailable",
+                    .retry_at = clock_now_ms() + dispatch_backoff_ms(it->attempts),
+                };
+                dp->stats.retried++;
+                if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys,
+                                       on_outcome_committed, it) < 0)
+                    on_outcome_committed(-EIO, 0, it);
+            }
+        }
+    }
+    free(msgs);
+    free(args);
+    if (!dp->stopping)
+        dispatch_kick(dp);
+}
+
+static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, int limit)
+{
+    struct claim_ctx *ctx = malloc(sizeof(*ctx));
+    if (ctx == NULL || (ctx->channel = strdup(chan->name)) == NULL) {
+        free(ctx);
+        return;
+    }
+    ctx->dp = dp;
+    chan->claiming = true;
+    int rc = store_touch_claim(dp->d->store, chan->name, NULL, limit, clock_now_ms(),
+                               on_claim_done, ctx);
+    if (rc < 0) {
+        chan->claiming = false;
+        free(ctx->channel);
+        free(ctx);
+        log_error("channel=%s msg=\"cannot queue a claim\" error=%s", chan->name, error_name(rc));
+    }
+}
+
+/* Claims for every channel with room, then arms the timer for the earliest
+ * due touch of a channel that could take it. */
+static void dispatch_run(struct dispatch *dp)
+{
+    const struct config *cfg = dp->d->cfg;
+    int64_t now = clock_now_ms();
+    int64_t next = INT64_MAX;
+
+    if (dp->stopping)
+        return;
+    for (size_t i = 0; i < cfg->n_channels; i++) {
+        const char *name = cfg->channels[i].name;
+        struct chan_state *chan = dispatch_chan(dp, name);
+        if (chan == NULL || chan->claiming || !plugins_channel_ready(dp->d->plugins, name))
+            continue;
+        int room = DISPATCH_WINDOW - chan->in_flight;
+        if (room <= 0)
+            continue;       /* an outcome commit will kick us again */
+        int64_t due;
+        if (store_touch_next_due(dp->d->store, name, &due) < 0)
+            continue;
+        if (due <= now) {
+            uint32_t batch = plugins_max_batch(dp->d->plugins, name);
+            int limit = batch > 0 && (int)batch < room ? (int)batch : room;
+            dispatch_claim(dp, chan, limit);
+        } else if (due < next) {
+            next = due;
+        }
+    }
+    uv_timer_stop(&dp->timer);
+    if (next != INT64_MAX) {
+        int64_t wait = next - now;
+        /* With the test clock, time only moves through the API, which kicks
+         * us; with the real clock, a bounded wait also absorbs clock steps. */
+        if (wait > 60 * 1000)
+            wait = 60 * 1000;
+        uv_timer_start(&dp->timer, on_timer, (uint64_t)wait, 0);
+    }
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+    dispatch_run(timer->data);
+}
+
+void dispatch_kick(struct dispatch *dp)
+{
+    /* Never run synchronously: callers may be inside a store or plugin callback. */
+    if (dp->stopping)
+        return;
+    uv_timer_stop(&dp->timer);
+    uv_timer_start(&dp->timer, on_timer, 0, 0);
+}
+
+int dispatch_new(struct daemon *d, struct dispatch **out)
+{
+    struct dispatch *dp = calloc(1, sizeof(*dp));
+    if (dp == NULL)
+        return -ENOMEM;
+    dp->d = d;
+    int rc = uv_timer_init(d->loop, &dp->timer);
+    if (rc < 0) {
+        free(dp);
+        return rc;
+    }
+    dp->timer.data = dp;
+    *out = dp;
+    return 0;
+}
+
+void dispatch_stop(struct dispatch *dp, void (*stopped)(void *arg), void *arg)
+{
+    dp->stopping = true;
+    uv_timer_stop(&dp->timer);
+    dp->stopped = stopped;
+    dp->stopped_arg = arg;
+    dispatch_maybe_stopped(dp);
+}
+
+void dispatch_stats(const struct dispatch *dp, struct dispatch_stats *out)
+{
+    *out = dp->stats;
+    out->in_flight = 0;
+    for (size_t i = 0; i < dp->n_chans; i++)
+        out->in_flight += (uint64_t)dp->chans[i]->in_flight;
+}
+
+static void on_timer_closed(uv_handle_t *handle)
+{
+    struct dispatch *dp = handle->data;
+    for (size_t i = 0; i < dp->n_chans; i++) {
+        free(dp->chans[i]->name);
+        free(dp->chans[i]);
+    }
+    free(dp->chans);
+    free(dp);
+}
+
+void dispatch_free(struct dispatch *dp)
+{
+    if (dp == NULL)
+        return;
+    uv_close((uv_handle_t *)&dp->timer, on_timer_closed);
+}

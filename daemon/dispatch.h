@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/dispatch.h: hands due touches to their channels, nothing lost and
+ * nothing twice. For each channel it claims due touches in the store (the
+ * claim is committed before any side effect), composes each message, passes
+ * a batch to the channel plugin, and records each outcome as a named state:
+ * DONE -> sent, RETRY -> scheduled again with backoff, FAILED -> failed,
+ * IN_DOUBT -> in_doubt (never resent automatically). One uv_timer is armed for
+ * the earliest due touch.
+ *
+ * Threads: loop thread only.
+ * Ownership: struct dispatch is owned by the daemon (dispatch_free). It
+ * borrows struct daemon and everything in it. Claimed touches are copied into
+ * a struct dispatch_batch owned by the dispatcher until every outcome in it
+ * is committed.
+ */
+#ifndef DRUMBEAT_DISPATCH_H
+#define DRUMBEAT_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct daemon;
+struct dispatch;
+
+/* How many claimed-but-unfinished touches one channel may have at once: it
+ * bounds how many a person must look at after a crash (DESIGN.md). */
+#define DISPATCH_WINDOW 64
+/* RETRY outcomes after which a touch fails with reason retries_exhausted. */
+#define DISPATCH_MAX_ATTEMPTS 8
+
+struct dispatch_stats {
+    uint64_t claimed, sent, retried, failed, in_doubt;
+    uint64_t in_flight;
+};
+
+int dispatch_new(struct daemon *d, struct dispatch **out);
+/* Looks for due touches now (after a touch was created, a reload, or the
+ * test clock moved). */
+void dispatch_kick(struct dispatch *dp);
+/* Stops claiming. stopped(arg) runs on the loop thread once nothing claimed
+ * is waiting for an outcome to be committed (at once if nothing is). */
+void dispatch_stop(struct dispatch *dp, void (*stopped)(void *arg), void *arg);
+void dispatch_stats(const struct dispatch *dp, struct dispatch_stats *out);
+/* Closes the timer; the memory is freed in its close callback. */
+void dispatch_free(struct dispatch *dp);
+
+/* The backoff before retry number attempt (1-based): 1 min doubling, at most 1 h. */
+int64_t dispatch_backoff_ms(int attempt);
+
+#endif /* DRUMBEAT_DISPATCH_H */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_claim.c: claiming due touches for a channel. The rows move
+ * from 'scheduled' to 'sending' in one UPDATE ... RETURNING on the writer,
+ * and the callback sees them only after that commit is durable: claim before
+ * the side effect, so a crash leaves 'sending' rows that become 'in_doubt'
+ * and are never sent twice (DESIGN.md, "Durability").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+struct claim_row {
+    struct store_claimed c;     /* strings owned (malloc'd) */
+    int64_t due_at;
+};
+
+struct claim_req {
+    const char *channel, *mailbox;   /* in req->mem */
+    int limit;
+    int64_t now;
+    store_claim_cb cb;
+    void *arg;
+    struct claim_row *rows;
+    size_t n;
+};
+
+static void claim_rows_free(struct claim_req *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        struct store_claimed *t = &c->rows[i].c;
+        free((char *)t->channel);
+        free((char *)t->mailbox);
+        free((char *)t->recipient);
+        free((char *)t->content_type);
+        free((char *)t->payload);
+        free((char *)t->idempotency_key);
+    }
+    free(c->rows);
+    c->rows = NULL;
+    c->n = 0;
+}
+
+static char *column_dup(sqlite3_stmt *s, int i, size_t *len, bool *oom)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return NULL;
+    const void *p = sqlite3_column_blob(s, i);
+    size_t n = (size_t)sqlite3_column_bytes(s, i);
+    char *copy = malloc(n + 1);
+    if (copy == NULL) {
+        *oom = true;
+        return NULL;
+    }
+    if (n > 0)
+        memcpy(copy, p, n);
+    copy[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return copy;
+}
+
+/* RETURNING gives rows in no promised order: restore oldest due first. */
+static int claim_row_cmp(const void *a, const void *b)
+{
+    const struct claim_row *x = a, *y = b;
+    if (x->due_at != y->due_at)
+        return x->due_at < y->due_at ? -1 : 1;
+    return x->c.touch_id < y->c.touch_id ? -1 : x->c.touch_id > y->c.touch_id;
+}
+
+static int claim_run(struct store *st, struct store_req *req)
+{
+    struct claim_req *c = req->priv;
+    sqlite3_stmt *s;
+    bool oom = false;
+    int rc = store_stmt(&st->wr,
+        "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5"
+        " WHERE id IN (SELECT id FROM touches WHERE state = 'scheduled' AND channel = ?1"
+        " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3 ORDER BY due_at, id LIMIT ?4)"
+        " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload,"
+        " idempotency_key, attempts, due_at", &s);
+    if (rc < 0)
+        return rc;
+    c->rows = calloc((size_t)c->limit, sizeof(*c->rows));
+    if (c->rows == NULL) {
+        sqlite3_reset(s);
+        return -ENOMEM;
+    }
+    store_bind_text(s, 1, c->channel);
+    store_bind_text(s, 2, c->mailbox);
+    sqlite3_bind_int64(s, 3, c->now);
+    sqlite3_bind_int(s, 4, c->limit);
+    sqlite3_bind_int64(s, 5, req->now);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && c->n < (size_t)c->limit) {
+        struct claim_row *r = &c->rows[c->n++];
+        r->c.touch_id = sqlite3_column_int64(s, 0);
+        r->c.lead_id = sqlite3_column_int64(s, 1);
+        r->c.channel = column_dup(s, 2, NULL, &oom);
+        r->c.mailbox = column_dup(s, 3, NULL, &oom);
+        r->c.recipient = column_dup(s, 4, NULL, &oom);
+        r->c.content_type = column_dup(s, 5, NULL, &oom);
+        r->c.payload = column_dup(s, 6, &r->c.payload_len, &oom);
+        r->c.idempotency_key = column_dup(s, 7, NULL, &oom);
+        r->c.attempts = sqlite3_column_int(s, 8);
+        r->due_at = sqlite3_column_int64(s, 9);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    if (rc == 0 && oom)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        claim_rows_free(c);       /* the savepoint rolls the claim back */
+        return rc;
+    }
+    qsort(c->rows, c->n, sizeof(*c->rows), claim_row_cmp);
+    req->id = (int64_t)c->n;
+    return 0;
+}
+
+static void claim_done(struct store_req *req)
+{
+    struct claim_req *c = req->priv;
+    struct store_claimed *list = NULL;
+
+    if (req->status == 0 && c->n > 0) {
+        list = calloc(c->n, sizeof(*list));
+        if (list == NULL) {
+            /* The claim is committed but cannot be handed over: report it,
+             * and the rows surface as in_doubt at the next start. */
+            c->cb(-ENOMEM, NULL, 0, c->arg);
+            return;
+        }
+        for (size_t i = 0; i < c->n; i++)
+            list[i] = c->rows[i].c;
+    }
+    c->cb(req->status, list, req->status == 0 ? c->n : 0, c->arg);
+    free(list);
+}
+
+static void claim_req_free(struct store_req *req)
+{
+    struct claim_req *c = req->priv;
+    if (c != NULL)
+        claim_rows_free(c);
+    free(c);
+}
+
+int store_touch_claim(struct store *st, const char *channel, const char *mailbox,
+                      int limit, int64_t now, store_claim_cb cb, void *arg)
+{
+    if (channel == NULL || limit <= 0 || cb == NULL)
+        return -EINVAL;
+    struct store_req *req = store_req_new(claim_run, NULL, NULL, NULL);
+    struct claim_req *c = calloc(1, sizeof(*c));
+    if (req == NULL || c == NULL) {
+        free(c);
+        store_req_free(req);
+        return -ENOMEM;
+    }
+    req->priv = c;
+    req->cleanup = claim_req_free;
+    req->done = claim_done;
+    c->channel = store_req_dup(req, channel);
+    c->mailbox = store_req_dup(req, mailbox);
+    c->limit = limit;
+    c->now = now;
+    c->cb = cb;
+    c->arg = arg;
+    return store_writer_submit(st, req);
+}

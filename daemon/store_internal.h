@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_internal.h: what the SQLite backend's files (store_*.c) share
+ * and nobody else may see: struct store itself, the per-connection prepared
+ * statement cache, SQLite-to-errno mapping, row-to-JSON conversion and the
+ * writer-side helpers that every write uses (event rows, actor names).
+ *
+ * Threads: st->rd is used only on the loop thread; st->wr only on the writer
+ * thread once it runs (and on the loop thread before it starts and after it
+ * has been joined). The counters in st->writer are guarded by its mutex.
+ *
+ * Ownership:
+ *   struct store          see store.h; store_close() frees it.
+ *   struct store_conn     embedded in struct store; owns its sqlite3 handle
+ *                         and every cached statement (store_conn_close()).
+ *   store_stmt() results  borrowed from the cache: reset them after use,
+ *                         never finalize them.
+ *   store_row_json()      returns a new reference.
+ */
+#ifndef DRUMBEAT_STORE_INTERNAL_H
+#define DRUMBEAT_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_writer.h"
+
+#define STORE_STMT_SLOTS 128
+
+/* One SQLite connection and its prepared statements, keyed by the address of
+ * the SQL text (a string literal), so a statement is prepared once. */
+struct store_conn {
+    sqlite3 *db;
+    struct {
+        const char *sql;        /* borrowed: a string literal */
+        sqlite3_stmt *stmt;
+    } slot[STORE_STMT_SLOTS];
+};
+
+struct store {
+    uv_loop_t *loop;            /* borrowed */
+    char path[512];
+    char store_id[40];
+    int schema_version;
+    struct store_conn rd;       /* loop thread: short indexed reads */
+    struct store_conn wr;       /* writer thread: every write */
+    struct store_writer writer;
+};
+
+/* Opens path on c with the pragmas every connection needs (WAL,
+ * synchronous=FULL, foreign keys, busy timeout). query_only marks the loop
+ * thread's read connection. Fills err with the path and SQLite's reason. */
+int store_conn_open(struct store_conn *c, const char *path, bool query_only,
+                    struct errbuf *err);
+/* Finalizes the cached statements and closes the connection. */
+void store_conn_close(struct store_conn *c);
+/* The cached statement for sql (a string literal), reset and unbound. */
+int store_stmt(struct store_conn *c, const char *sql, sqlite3_stmt **out);
+/* Runs a statement with no result rows to completion and resets it. */
+int store_stmt_done(struct store_conn *c, sqlite3_stmt *stmt);
+/* Runs one literal SQL text (no parameters) with sqlite3_exec. */
+int store_exec(struct store_conn *c, const char *sql);
+/* A negative errno for a SQLite result code (extended codes understood). */
+int store_sqlite_errno(int rc);
+
+/* Binds text or NULL; binds 0 as NULL for optional ids. */
+int store_bind_text(sqlite3_stmt *s, int i, const char *text);
+int store_bind_id(sqlite3_stmt *s, int i, int64_t id);
+
+/* The current row as an object keyed by column name; columns named attrs,
+ * data or definition are parsed as JSON; BLOB columns are left out. */
+json_t *store_row_json(sqlite3_stmt *s);
+/* Steps s to the end, appending each row (store_row_json) to a new array. */
+int store_rows_json(struct store_conn *c, sqlite3_stmt *s, json_t **out);
+
+/* "system", "person" or "rule". */
+const char *store_actor_kind_name(enum store_actor_kind kind);
+
+/* Writer thread: appends one event row. data_json is compact JSON text (no
+ * personal data) or NULL for {}; lead_id/touch_id 0 are stored as NULL. */
+int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t touch_id,
+                       const char *type, const struct store_req_actor *actor,
+                       const char *data_json, int64_t *id);
+
+/* store_migrations.c: applies pending migrations on c (the write connection,
+ * before the writer thread starts) in one transaction; sets *version and
+ * store_id. -ESTALE for a store from a newer drumbeat. */
+int store_migrate(struct store_conn *c, const char *path, int *version, char *store_id,
+                  size_t idlen, struct errbuf *err);
+/* store_touches.c: turns every 'sending' touch into 'in_doubt' (reason
+ * "interrupted", one event each) in one transaction on the write connection,
+ * before the writer thread starts. *n counts them. */
+int store_touches_recover(struct store *st, int64_t *n);
+
+/* Lower-cases ASCII letters in place (emails and domains are case-blind). */
+void store_lower(char *s);
+
+#endif /* DRUMBEAT_STORE_INTERNAL_H */

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_touches.c: touches and their state diagram (touch_state.h):
+ * creating one with its idempotency key in the same transaction, recording
+ * how it ended (only along the diagram's arrows, with an event that carries
+ * codes and reasons but no personal data), turning 'sending' into 'in_doubt'
+ * at open, and the loop thread's reads. Claiming is in store_claim.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "store_internal.h"
+
+#define BIT(s) (1u << (s))
+
+/* Where each state may go through store_touch_finish(). SENDING is reached
+ * only by a claim; final states go nowhere; in_doubt waits for a person
+ * (resend = scheduled, drop = cancelled, or confirmed sent/failed). */
+static const unsigned touch_moves[TOUCH_STATE_COUNT] = {
+    [TOUCH_SCHEDULED] = BIT(TOUCH_SCHEDULED) | BIT(TOUCH_DEFERRED) | BIT(TOUCH_SENDING) |
+                        BIT(TOUCH_SKIPPED) | BIT(TOUCH_CANCELLED),
+    [TOUCH_DEFERRED] = BIT(TOUCH_SCHEDULED) | BIT(TOUCH_DEFERRED) | BIT(TOUCH_SKIPPED) |
+                       BIT(TOUCH_CANCELLED),
+    [TOUCH_SENDING] = BIT(TOUCH_SENT) | BIT(TOUCH_SCHEDULED) | BIT(TOUCH_FAILED) |
+                      BIT(TOUCH_IN_DOUBT) | BIT(TOUCH_SKIPPED) | BIT(TOUCH_DEFERRED) |
+                      BIT(TOUCH_CANCELLED),
+    [TOUCH_IN_DOUBT] = BIT(TOUCH_SCHEDULED) | BIT(TOUCH_CANCELLED) | BIT(TOUCH_SENT) |
+                       BIT(TOUCH_FAILED),
+};
+
+bool store_touch_can_move(enum touch_state from, enum touch_state to)
+{
+    if ((int)from < 0 || from >= TOUCH_STATE_COUNT || (int)to < 0 || to >= TOUCH_STATE_COUNT)
+        return false;
+    return (touch_moves[from] & BIT(to)) != 0;
+}
+
+struct touch_req {
+    struct store_touch_in in;          /* strings and payload in req->mem */
+    struct store_touch_outcome out;    /* for finish; strings in req->mem */
+    int64_t touch_id;
+};
+
+static void free_priv(struct store_req *req)
+{
+    free(req->priv);
+}
+
+static struct store_req *touch_req_new(store_req_run_fn run, const struct store_actor *actor,
+                                       store_done_cb cb, void *arg)
+{
+    struct store_req *req = store_req_new(run, actor, cb, arg);
+    struct touch_req *t = calloc(1, sizeof(*t));
+    if (req == NULL || t == NULL) {
+        free(t);
+        store_req_free(req);
+        return NULL;
+    }
+    req->priv = t;
+    req->cleanup = free_priv;
+    return req;
+}
+
+static int touch_create_run(struct store *st, struct store_req *req)
+{
+    const struct store_touch_in *in = &((struct touch_req *)req->priv)->in;
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr,
+        "INSERT INTO touches (lead_id, enrollment_id, step, kind, channel, mailbox,"
+        " recipient, content_type, payload, state, due_at, created_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'scheduled', ?10, ?11, ?11)", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, in->lead_id);
+    store_bind_id(s, 2, in->enrollment_id);
+    sqlite3_bind_int(s, 3, in->step);
+    store_bind_text(s, 4, in->kind);
+    store_bind_text(s, 5, in->channel);
+    store_bind_text(s, 6, in->mailbox);
+    store_bind_text(s, 7, in->recipient);
+    store_bind_text(s, 8, in->content_type);
+    if (in->payload != NULL)
+        sqlite3_bind_blob64(s, 9, in->payload, in->payload_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 10, in->due_at);
+    sqlite3_bind_int64(s, 11, req->now);
+    rc = store_stmt_done(&st->wr, s);
+    if (rc < 0)
+        return rc;
+    req->id = sqlite3_last_insert_rowid(st->wr.db);
+
+    /* The key needs the row id, so it is set right after the insert, inside
+     * the same savepoint: a touch never exists without its key. */
+    rc = store_stmt(&st->wr,
+        "UPDATE touches SET idempotency_key = ?2 || '.' || id WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, req->id);
+    store_bind_text(s, 2, st->store_id);
+    rc = store_stmt_done(&st->wr, s);
+    if (rc < 0)
+        return rc;
+
+    json_t *data = json_pack("{s:s, s:s?, s:i}", "kind", in->kind, "channel", in->channel,
+                             "step", in->step);
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (text == NULL)
+        return -ENOMEM;
+    rc = store_event_insert(st, req->now, in->lead_id, req->id, "touch_scheduled",
+                            &req->actor, text, NULL);
+    free(text);
+    return rc;
+}
+
+int store_touch_create(struct store *st, const struct store_touch_in *in,
+                       const struct store_actor *actor, store_done_cb cb, void *arg)
+{
+    if (in == NULL || in->lead_id <= 0 || in->kind == NULL || *in->kind == '\0' ||
+        (in->payload == NULL && in->payload_len > 0))
+        return -EINVAL;
+    struct store_req *req = touch_req_new(touch_create_run, actor, cb, arg);
+    if (req == NULL)
+        return -ENOMEM;
+    struct store_touch_in *c = &((struct touch_req *)req->priv)->in;
+    *c = *in;
+    c->kind = store_req_dup(req, in->kind);
+    c->channel = store_req_dup(req, in->channel);
+    c->mailbox = store_req_dup(req, in->mailbox);
+    c->recipient = store_req_dup(req, in->recipient);
+    c->content_type = store_req_dup(req, in->content_type);
+    c->payload = store_req_dupn(req, in->payload, in->payload_len);
+    return store_writer_submit(st, req);
+}
+
+static int touch_finish_run(struct store *st, struct store_req *req)
+{
+    struct touch_req *t = req->priv;
+    const struct store_touch_outcome *o = &t->out;
+    enum touch_state from = TOUCH_STATE_COUNT;
+    int64_t lead_id = 0, attempts = 0;
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "SELECT state, lead_id, attempts FROM touches WHERE id = ?1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, t->touch_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        touch_state_parse((const char *)sqlite3_column_text(s, 0), &from);
+        lead_id = sqlite3_column_int64(s, 1);
+        attempts = sqlite3_column_int64(s, 2);
+    }
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
+        ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    if (rc < 0)
+        return rc;
+    if (!store_touch_can_move(from, o->state))
+        return -EINVAL;
+
+    const char *to = touch_state_format(o->state);
+    rc = store_stmt(&st->wr,
+        "UPDATE touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
+        " updated_at = ?7, sent_at = CASE WHEN ?2 = 'sent' THEN ?7 ELSE sent_at END,"
+        " due_at = CASE WHEN ?8 > 0 THEN ?8 ELSE due_at END"
+        " WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, t->touch_id);
+    store_bind_text(s, 2, to);
+    store_bind_text(s, 3, o->reason);
+    if (o->code != 0)
+        sqlite3_bind_int(s, 4, o->code);
+    store_bind_text(s, 5, o->enhanced);
+    store_bind_text(s, 6, o->detail);
+    sqlite3_bind_int64(s, 7, req->now);
+    sqlite3_bind_int64(s, 8, o->state == TOUCH_SCHEDULED || o->state == TOUCH_DEFERRED
+                                 ? o->retry_at : 0);
+    rc = store_stmt_done(&st->wr, s);
+    if (rc < 0)
+        return rc;
+    req->id = t->touch_id;
+
+    /* detail stays on the touch: relay texts often quote the address. */
+    char type[32];
+    snprintf(type, sizeof(type), "touch_%s", to);
+    json_t *data = json_pack("{s:s, s:I}", "from", touch_state_format(from),
+                             "attempts", (json_int_t)attempts);
+    if (data != NULL && o->code != 0)
+        json_object_set_new(data, "code", json_integer(o->code));
+    if (data != NULL && o->enhanced != NULL)
+        json_object_set_new(data, "enhanced", json_string(o->enhanced));
+    if (data != NULL && o->reason != NULL)
+        json_object_set_new(data, "reason", json_string(o->reason));
+    if (data != NULL && o->retry_at > 0 && o->state == TOUCH_SCHEDULED)
+        json_object_set_new(data, "retry_at", json_integer(o->retry_at));
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (text == NULL)
+        return -ENOMEM;
+    rc = store_event_insert(st, req->now, lead_id, t->touch_id, type, &req->actor, text, NULL);
+    free(text);
+    return rc;
+}
+
+int store_touch_finish(struct store *st, int64_t touch_id,
+                       const struct store_touch_outcome *outcome,
+                       const struct store_actor *actor, store_done_cb cb, void *arg)
+{
+    /* No state reaches 'sending' but through a claim. */
+    if (touch_id <= 0 || outcome == NULL || (int)outcome->state < 0 ||
+        outcome->state >= TOUCH_STATE_COUNT || outcome->state == TOUCH_SENDING)
+        return -EINVAL;
+    struct store_req *req = touch_req_new(touch_finish_run, actor, cb, arg);
+    if (req == NULL)
+        return -ENOMEM;
+    struct touch_req *t = req->priv;
+    t->touch_id = touch_id;
+    t->out = *outcome;
+    t->out.reason = store_req_dup(req, outcome->reason);
+    t->out.enhanced = store_req_dup(req, outcome->enhanced);
+    t->out.detail = store_req_dup(req, outcome->detail);
+    return store_writer_submit(st, req);
+}
+
+int store_touches_recover(struct store *st, int64_t *n)
+{
+    int64_t now = clock_now_ms();
+    sqlite3_stmt *s;
+    int rc = store_exec(&st->wr, "BEGIN IMMEDIATE");
+    if (rc < 0)
+        return rc;
+    rc = store_stmt(&st->wr,
+        "INSERT INTO events (at, lead_id, touch_id, type, actor_kind, actor, data)"
+        " SELECT ?1, lead_id, id, 'touch_in_doubt', 'system', NULL,"
+        " json_object('from', 'sending', 'reason', 'interrupted', 'attempts', attempts)"
+        " FROM touches WHERE state = 'sending' ORDER BY id", &s);
+    if (rc == 0) {
+        sqlite3_bind_int64(s, 1, now);
+        rc = store_stmt_done(&st->wr, s);
+    }
+    if (rc == 0)
+        rc = store_stmt(&st->wr,
+            "UPDATE touches SET state = 'in_doubt', reason = 'interrupted', updated_at = ?1"
+            " WHERE state = 'sending'", &s);
+    if (rc == 0) {
+        sqlite3_bind_int64(s, 1, now);
+        rc = store_stmt_done(&st->wr, s);
+    }
+    if (rc == 0) {
+        *n = sqlite3_changes64(st->wr.db);
+        rc = store_exec(&st->wr, "COMMIT");
+    }
+    if (rc < 0 && !sqlite3_get_autocommit(st->wr.db))
+        store_exec(&st->wr, "ROLLBACK");
+    return rc;
+}
+
+/* Every column but the payload, whose size is shown instead. */
+#define TOUCH_COLUMNS \
+    "id, lead_id, enrollment_id, step, kind, channel, mailbox, recipient, content_type," \
+    " length(payload) AS payload_bytes, state, reason, due_at, attempts, idempotency_key," \
+    " code, enhanced, detail, created_at, updated_at, sent_at"
+
+int store_touch_get(struct store *st, int64_t touch_id, json_t **out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->rd, "SELECT " TOUCH_COLUMNS " FROM touches WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, touch_id);
+    rc = sqlite3_step(s);
+    json_t *row = rc == SQLITE_ROW ? store_row_json(s) : NULL;
+    rc = rc == SQLITE_ROW ? (row != NULL ? 0 : -ENOMEM)
+       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+    sqlite3_reset(s);
+    if (rc == 0)
+        *out = row;
+    return rc;
+}
+
+int store_touches_list(struct store *st, int state, int limit, json_t **out)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (limit <= 0)
+        limit = 100;
+    if (state >= TOUCH_STATE_COUNT)
+        return -EINVAL;
+    if (state >= 0) {
+        rc = store_stmt(&st->rd, "SELECT " TOUCH_COLUMNS " FROM touches WHERE state = ?1"
+                        " ORDER BY id DESC LIMIT ?2", &s);
+        if (rc < 0)
+            return rc;
+        store_bind_text(s, 1, touch_state_format((enum touch_state)state));
+        sqlite3_bind_int(s, 2, limit);
+    } else {
+        rc = store_stmt(&st->rd, "SELECT " TOUCH_COLUMNS " FROM touches"
+                        " ORDER BY id DESC LIMIT ?1", &s);
+        if (rc < 0)
+            return rc;
+        sqlite3_bind_int(s, 1, limit);
+    }
+    return store_rows_json(&st->rd, s, out);
+}
+
+int store_touch_next_due(struct store *st, const char *channel, int64_t *due_at)
+{
+    sqlite3_stmt *s;
+    if (channel == NULL)
+        return -EINVAL;
+    int rc = store_stmt(&st->rd, "SELECT min(due_at) FROM touches"
+                        " WHERE channel = ?1 AND state = 'scheduled'", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, channel);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        *due_at = sqlite3_column_int64(s, 0);
+    rc = rc != SQLITE_ROW ? store_sqlite_errno(sqlite3_extended_errcode(st->rd.db))
+       : sqlite3_column_type(s, 0) == SQLITE_NULL ? -ENOENT : 0;
+    sqlite3_reset(s);
+    return rc;
+}

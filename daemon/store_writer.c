@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_writer.c: the writer thread and its queue. It owns the write
+ * connection, groups whatever is queued into one transaction (one fsync for
+ * many writes), gives each request its own SAVEPOINT so one failure does not
+ * undo its neighbours, and sends the finished requests back to the loop
+ * thread through a uv_async_t, where their completions run in queue order.
+ * When no write has come for WRITER_IDLE_MS it runs a PASSIVE checkpoint (and
+ * every WRITER_CHECKPOINT_COMMITS commits under constant load), so the loop
+ * never pays for one and the WAL stays small.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+#include "store_internal.h"
+#include "store_writer.h"
+
+struct store_req *store_req_new(store_req_run_fn run, const struct store_actor *actor,
+                                store_done_cb cb, void *arg)
+{
+    struct store_req *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return NULL;
+    req->run = run;
+    req->cb = cb;
+    req->arg = arg;
+    req->now = clock_now_ms();
+    if (actor != NULL) {
+        req->actor.kind = actor->kind;
+        req->actor.name = store_req_dup(req, actor->name);
+    }
+    return req;
+}
+
+const char *store_req_dupn(struct store_req *req, const char *s, size_t len)
+{
+    if (s == NULL)
+        return NULL;
+    if (req->nmem == STORE_REQ_MEM) {
+        req->oom = true;           /* a programming error, reported as ENOMEM */
+        return NULL;
+    }
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        req->oom = true;
+        return NULL;
+    }
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    req->mem[req->nmem++] = copy;
+    return copy;
+}
+
+const char *store_req_dup(struct store_req *req, const char *s)
+{
+    return s == NULL ? NULL : store_req_dupn(req, s, strlen(s));
+}
+
+void store_req_free(struct store_req *req)
+{
+    if (req == NULL)
+        return;
+    if (req->cleanup != NULL)
+        req->cleanup(req);
+    for (int i = 0; i < req->nmem; i++)
+        free(req->mem[i]);
+    free(req);
+}
+
+/* Transaction control through the statement cache: parsed once, not per
+ * request. */
+static int writer_exec(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, sql, &s);
+    return rc < 0 ? rc : store_stmt_done(&st->wr, s);
+}
+
+/* Runs one batch as one transaction. Returns true when it committed writes;
+ * *ok counts the requests whose changes are in that commit. */
+static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t *ok)
+{
+    struct store_req *r;
+    int rc, lost = 0;
+    bool any = false;
+
+    *ok = 0;
+    for (r = batch; r != NULL; r = r->next)
+        any = any || r->run != NULL;
+    if (!any)
+        return false;                 /* only barriers: nothing to commit */
+
+    rc = writer_exec(st, "BEGIN IMMEDIATE");
+    if (rc < 0) {
+        for (r = batch; r != NULL; r = r->next)
+            if (r->run != NULL)
+                r->status = rc;
+        return false;
+    }
+    for (r = batch; r != NULL; r = r->next) {
+        if (r->run == NULL)
+            continue;
+        rc = writer_exec(st, "SAVEPOINT req");
+        if (rc == 0)
+            rc = r->run(st, r);
+        if (rc == 0) {
+            rc = writer_exec(st, "RELEASE req");
+            if (rc == 0)
+                continue;
+        }
+        r->status = rc;
+        /* I/O errors, SQLITE_FULL and the like roll back the whole
+         * transaction, taking the earlier requests with it. */
+        if (sqlite3_get_autocommit(st->wr.db)) {
+            lost = rc;
+            break;
+        }
+        writer_exec(st, "ROLLBACK TO req");
+        writer_exec(st, "RELEASE req");
+    }
+    if (lost == 0) {
+        rc = writer_exec(st, "COMMIT");
+        if (rc < 0) {
+            lost = rc;
+            if (!sqlite3_get_autocommit(st->wr.db))
+                writer_exec(st, "ROLLBACK");
+        }
+    }
+    for (r = batch; r != NULL; r = r->next) {
+        if (r->run == NULL || r->status != 0)
+            continue;
+        if (lost != 0)
+            r->status = lost;
+        else
+            (*ok)++;
+    }
+    if (lost != 0)
+        log_error("msg=\"store write transaction failed\" path=\"%s\" error=%s",
+                  st->path, error_name(lost));
+    return lost == 0;
+}
+
+/* Checkpoint after this long without writes, or after this many commits even
+ * when writes never stop, so the WAL cannot grow without bound. */
+#define WRITER_IDLE_MS 100
+#define WRITER_CHECKPOINT_COMMITS 1000
+
+static void writer_checkpoint(struct store *st)
+{
+    /* PASSIVE never waits for readers; what it cannot copy waits for later. */
+    sqlite3_wal_checkpoint_v2(st->wr.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *st = arg;
+    struct store_writer *w = &st->writer;
+    int64_t dirty = 0;              /* commits since the last checkpoint */
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (w->q_head == NULL) {
+            if (w->stopping)
+                break;              /* store_close() checkpoints with TRUNCATE */
+            if (dirty == 0) {
+                pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += (long)WRITER_IDLE_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            int rc = 0;
+            while (w->q_head == NULL && !w->stopping && rc != ETIMEDOUT)
+                rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+            if (w->q_head != NULL || w->stopping)
+                continue;
+            /* Idle: checkpoint now, off the loop thread. */
+            dirty = 0;
+            pthread_mutex_unlock(&w->mu);
+            writer_checkpoint(st);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
+        struct store_req *batch = w->q_head;
+        w->q_head = w->q_tail = NULL;
+        w->queued = 0;
+        pthread_mutex_unlock(&w->mu);
+
+        int64_t ok = 0;
+        bool committed = writer_run_batch(st, batch, &ok);
+        if (committed && ++dirty >= WRITER_CHECKPOINT_COMMITS) {
+            dirty = 0;
+            writer_checkpoint(st);
+        }
+
+        pthread_mutex_lock(&w->mu);
+        if (committed) {
+            w->commits++;
+            w->writes_committed += ok;
+        }
+        struct store_req *last = batch;
+        while (last->next != NULL)
+            last = last->next;
+        if (w->done_tail != NULL)
+            w->done_tail->next = batch;
+        else
+            w->done_head = batch;
+        w->done_tail = last;
+        uv_async_send(w->async);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Runs every finished request's completion, in queue order, on this thread. */
+static void writer_deliver(struct store *st)
+{
+    struct store_writer *w = &st->writer;
+
+    pthread_mutex_lock(&w->mu);
+    struct store_req *r = w->done_head;
+    w->done_head = w->done_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (r != NULL) {
+        struct store_req *next = r->next;
+        if (r->done != NULL)
+            r->done(r);
+        else if (r->cb != NULL)
+            r->cb(r->status, r->status == 0 ? r->id : 0, r->arg);
+        store_req_free(r);
+        r = next;
+    }
+}
+
+static void on_writer_async(uv_async_t *handle)
+{
+    struct store *st = handle->data;
+    if (st != NULL)
+        writer_deliver(st);
+}
+
+static void on_async_closed(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+int store_writer_start(struct store *st, uv_loop_t *loop)
+{
+    struct store_writer *w = &st->writer;
+    int rc;
+
+    w->async = calloc(1, sizeof(*w->async));
+    if (w->async == NULL)
+        return -ENOMEM;
+    rc = uv_async_init(loop, w->async, on_writer_async);
+    if (rc < 0) {
+        free(w->async);
+        w->async = NULL;
+        return rc;
+    }
+    w->async->data = st;
+    pthread_condattr_t attr;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    rc = pthread_create(&w->thread, NULL, writer_main, st);
+    if (rc != 0) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        w->async->data = NULL;
+        uv_close((uv_handle_t *)w->async, on_async_closed);
+        w->async = NULL;
+        return -rc;
+    }
+    w->started = true;
+    return 0;
+}
+
+int store_writer_submit(struct store *st, struct store_req *req)
+{
+    struct store_writer *w = &st->writer;
+
+    if (req->oom) {
+        store_req_free(req);
+        return -ENOMEM;
+    }
+    req->next = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping || !w->started) {
+        pthread_mutex_unlock(&w->mu);
+        store_req_free(req);
+        return -ESHUTDOWN;
+    }
+    if (w->q_tail != NULL)
+        w->q_tail->next = req;
+    else
+        w->q_head = req;
+    w->q_tail = req;
+    w->queued++;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void store_writer_stop(struct store *st)
+{
+    struct store_writer *w = &st->writer;
+
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    /* The thread drained the queue before it ended; what it finished since
+     * the last async wake-up completes here. Writes these completions try to
+     * queue are refused with -ESHUTDOWN. */
+    writer_deliver(st);
+    w->started = false;
+    w->async->data = NULL;
+    uv_close((uv_handle_t *)w->async, on_async_closed);
+    w->async = NULL;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_committed,
+                        int64_t *commits)
+{
+    struct store_writer *w = &st->writer;
+
+    pthread_mutex_lock(&w->mu);
+    *queued = w->queued;
+    *writes_committed = w->writes_committed;
+    *commits = w->commits;
+    pthread_mutex_unlock(&w->mu);
+}

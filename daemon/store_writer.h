@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_writer.h: the store's single writer thread. Write calls build
+ * a struct store_req and queue it; the thread takes everything queued, runs
+ * it as ONE transaction (BEGIN IMMEDIATE, each request inside its own
+ * SAVEPOINT so a failing request rolls back alone and reports its own error),
+ * COMMITs (one fsync with synchronous=FULL: group commit) and hands the
+ * finished requests back to the loop thread through a uv_async_t, which runs
+ * their completions in queue order. When idle it checkpoints the WAL
+ * (PASSIVE); the store runs with wal_autocheckpoint=0.
+ *
+ * Ownership:
+ *   struct store_writer   embedded in struct store; store_writer_stop()
+ *                         releases what it holds except the uv_async_t.
+ *   writer->async         heap memory; uv_close()d by store_writer_stop() and
+ *                         freed in its close callback, so the caller keeps
+ *                         running the loop until uv_loop_alive() is false.
+ *   struct store_req      owned by the caller until store_writer_submit()
+ *                         returns 0, then by the writer, which frees it (and
+ *                         everything in req->mem) after its completion ran.
+ */
+#ifndef DRUMBEAT_STORE_WRITER_H
+#define DRUMBEAT_STORE_WRITER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "store.h"
+
+struct store_req;
+
+/* Runs on the writer thread inside the request's savepoint; returns 0 or a
+ * negative errno (then the savepoint is rolled back). Sets req->id. */
+typedef int (*store_req_run_fn)(struct store *st, struct store_req *req);
+/* Runs on the loop thread after the commit (or the failure). */
+typedef void (*store_req_done_fn)(struct store_req *req);
+
+/* An actor copied into a request. */
+struct store_req_actor {
+    enum store_actor_kind kind;
+    const char *name;           /* in req->mem, or NULL */
+};
+
+#define STORE_REQ_MEM 24
+
+struct store_req {
+    struct store_req *next;
+    store_req_run_fn run;       /* NULL: a barrier (store_flush) */
+    store_req_done_fn done;     /* NULL: cb(status, id, arg) */
+    void (*cleanup)(struct store_req *req);  /* frees req->priv, or NULL */
+    store_done_cb cb;
+    void *arg;
+    int status;
+    int64_t id;
+    int64_t now;                /* clock_now_ms() when the call was made */
+    struct store_req_actor actor;
+    void *priv;                 /* per-kind data */
+    bool oom;                   /* a store_req_dup() failed */
+    int nmem;
+    void *mem[STORE_REQ_MEM];   /* owned copies, freed with the request */
+};
+
+struct store_writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, stopping;
+    struct store_req *q_head, *q_tail;        /* waiting for the thread */
+    struct store_req *done_head, *done_tail;  /* waiting for the loop */
+    uv_async_t *async;
+    int64_t queued;             /* in q_* */
+    int64_t writes_committed;
+    int64_t commits;
+};
+
+/* A zeroed request with run, cb, arg, now and actor (copied) set; NULL when
+ * out of memory. */
+struct store_req *store_req_new(store_req_run_fn run, const struct store_actor *actor,
+                                store_done_cb cb, void *arg);
+/* Copies s (NULL stays NULL) into req->mem; on failure sets req->oom. */
+const char *store_req_dup(struct store_req *req, const char *s);
+/* Copies len bytes and adds a NUL; on failure sets req->oom. */
+const char *store_req_dupn(struct store_req *req, const char *s, size_t len);
+/* Frees a request that was never submitted (or has completed). */
+void store_req_free(struct store_req *req);
+
+/* Starts the thread and the async handle on loop. 0 or a negative errno. */
+int store_writer_start(struct store *st, uv_loop_t *loop);
+/* Queues req: 0 (its completion will run later, on the loop thread),
+ * -ENOMEM if req->oom, -ESHUTDOWN once stopping. On failure req is freed. */
+int store_writer_submit(struct store *st, struct store_req *req);
+/* Lets the thread finish everything queued, joins it, runs the remaining
+ * completions on this thread and uv_close()s the async handle. */
+void store_writer_stop(struct store *st);
+/* Queue length and counters, read under the lock. */
+void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_committed,
+                        int64_t *commits);
+
+#endif /* DRUMBEAT_STORE_WRITER_H */

@@ -1,0 +1,19 @@
+# tests/fuzz/: one libFuzzer target per parser of outside input. `make fuzz`
+# builds them with clang against the same sources the daemon links; CI runs
+# each briefly (scripts/test.sh). They are not part of `make check`.
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -Wno-unused-parameter
+FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CORE_DEP_CFLAGS)
+FUZZ_CORE_SRCS = $(addprefix $(top_srcdir)/,$(filter %.c,$(daemon_libcore_la_SOURCES)))
+FUZZ_TARGETS = %D%/fuzz_config %D%/fuzz_http
+EXTRA_DIST += %D%/fuzz_config.c %D%/fuzz_http.c %D%/README.md %D%/corpus
+
+fuzz: $(FUZZ_TARGETS)
+
+%D%/fuzz_%: $(top_srcdir)/%D%/fuzz_%.c $(FUZZ_CORE_SRCS)
+	@$(MKDIR_P) %D%
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -o $@ $< $(FUZZ_CORE_SRCS) $(CORE_DEP_LIBS)
+
+CLEANFILES += $(FUZZ_TARGETS)
+.PHONY: fuzz

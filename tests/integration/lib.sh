@@ -1,0 +1,126 @@
+# tests/integration/lib.sh: TAP helpers and a drumbeatd harness for the shell
+# tests. Sourced, not run. Each test starts its own daemon on a temporary
+# store with ephemeral ports and stops it at exit.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+DRUMBEATD="$top_builddir/daemon/drumbeatd"
+DRUMBEAT="$top_builddir/daemon/drumbeat"
+t_n=0
+t_failed=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/drumbeat-e2e-XXXXXX")
+export DRUMBEAT_PLUGIN_PATH="${DRUMBEAT_PLUGIN_PATH:-$top_builddir/plugins/example_channel/.libs:$top_builddir/tests/plugins/.libs}"
+
+ok() {  # ok COND-EXIT-STATUS DESCRIPTION
+  t_n=$((t_n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $t_n - $2"; else echo "not ok $t_n - $2"; t_failed=$((t_failed + 1)); fi
+}
+is() {  # is GOT WANT DESCRIPTION
+  t_n=$((t_n + 1))
+  if [ "$1" = "$2" ]; then echo "ok $t_n - $3"
+  else echo "not ok $t_n - $3"; echo "# got '$1', want '$2'"; t_failed=$((t_failed + 1)); fi
+}
+like() {  # like TEXT PATTERN DESCRIPTION (grep -E)
+  t_n=$((t_n + 1))
+  if printf '%s' "$1" | grep -qE -- "$2"; then echo "ok $t_n - $3"
+  else echo "not ok $t_n - $3"; printf '%s\n' "$1" | head -n 20 | sed 's/^/# /'
+    echo "# (wanted /$2/)"; t_failed=$((t_failed + 1)); fi
+}
+unlike() {
+  t_n=$((t_n + 1))
+  if printf '%s' "$1" | grep -qE -- "$2"; then echo "not ok $t_n - $3"
+    printf '%s\n' "$1" | grep -E -- "$2" | head -n 5 | sed 's/^/# /'; t_failed=$((t_failed + 1))
+  else echo "ok $t_n - $3"; fi
+}
+diag() { echo "# $*"; }
+done_testing() {
+  echo "1..$t_n"
+  [ "$t_failed" -eq 0 ]
+}
+
+# make_config DIR [EXTRA-JSON-MEMBERS]: a config with one admin (token in
+# DIR/admin.token), the example channel writing into DIR/outbox and one mailbox.
+make_config() {
+  d=$1
+  extra=${2:-}
+  mkdir -p "$d"
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/admin.token"
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/pros1.token"
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/pros2.token"
+  cat >"$d/drumbeat.json" <<JSON
+{
+  "daemon": { "log_level": "debug", "shutdown_timeout": "5s" },
+  "store": { "path": "store/drumbeat.db" },
+  "api": { "port": 0 },
+  "public": { "port": 0 },
+  "team": [
+    { "name": "Admin", "email": "admin@example.com", "token_file": "admin.token", "roles": ["admin"] },
+    { "name": "Pia", "email": "pia@example.com", "token_file": "pros1.token", "roles": ["prospector"] },
+    { "name": "Paul", "email": "paul@example.com", "token_file": "pros2.token", "roles": ["prospector"] }
+  ],
+  "channels": [
+    { "name": "outbox", "plugin": "example_channel",
+      "options": { "dir": "outbox", "fail_recipients": "nobody@example.net" } }
+  ],
+  "mailboxes": [
+    { "name": "ada", "address": "ada@example.com", "display_name": "Ada", "channel": "outbox" }
+  ]$extra
+}
+JSON
+}
+
+# start_daemon DIR [ARGS...]: starts drumbeatd on DIR/drumbeat.json; sets PID,
+# API (base URL), PUB (public base URL). Returns 1 if it did not come up.
+start_daemon() {
+  d=$1
+  shift
+  : >"$d/daemon.log"
+  "$DRUMBEATD" -c "$d/drumbeat.json" --pidfile "$d/drumbeatd.pid" "$@" 2>>"$d/daemon.log" &
+  PID=$!
+  i=0
+  while [ $i -lt 100 ]; do
+    api_port=$(sed -n 's/.*listener=api address=[^ ]* port=\([0-9]*\).*/\1/p' "$d/daemon.log" | tail -n 1)
+    pub_port=$(sed -n 's/.*listener=public address=[^ ]* port=\([0-9]*\).*/\1/p' "$d/daemon.log" | tail -n 1)
+    if [ -n "$api_port" ] && [ -n "$pub_port" ] && grep -q 'drumbeatd started' "$d/daemon.log"; then
+      API="http://127.0.0.1:$api_port"
+      PUB="http://127.0.0.1:$pub_port"
+      return 0
+    fi
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  diag "drumbeatd did not start; log:"
+  sed 's/^/#   /' "$d/daemon.log" | tail -n 30
+  return 1
+}
+
+# stop_daemon: SIGTERM and wait; sets STATUS to the exit status.
+stop_daemon() {
+  STATUS=0
+  kill -TERM "$PID" 2>/dev/null
+  wait "$PID" || STATUS=$?
+}
+
+# api METHOD PATH [BODY]: prints "STATUS BODY" using the admin token.
+api() {
+  tok=$(cat "$CONF/admin.token")
+  if [ $# -ge 3 ]; then
+    curl -sS -o "$T/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $tok" \
+      -H 'Content-Type: application/json' --data-binary "$3" "$API$2"
+  else
+    curl -sS -o "$T/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $tok" "$API$2"
+  fi
+  printf ' '
+  cat "$T/body"
+}
+
+cli() {  # cli ARGS...: the drumbeat CLI against the running daemon, as the admin
+  "$DRUMBEAT" "$@" --url "$API" --token-file "$CONF/admin.token"
+}
+
+cleanup() {
+  [ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT

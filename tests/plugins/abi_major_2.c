@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/plugins/abi_major_2.c: built for a future major ABI, 2.0.
+ * Built as a real .so for t_plugin_loader, which checks the loader refuses it
+ * (or handles it) and names the file. */
+#include <errno.h>
+#include <stddef.h>
+
+#include <drumbeat/plugin.h>
+
+static int tp_send(void *state, const struct drumbeat_message *msgs,
+                   struct drumbeat_op *const *ops, size_t n)
+{
+    (void)state; (void)msgs; (void)ops; (void)n;
+    return -ENOSYS;
+}
+
+static const struct drumbeat_channel_ops tp_ops = { .send = tp_send };
+
+const struct drumbeat_plugin drumbeat_plugin = {
+    .magic = DRUMBEAT_PLUGIN_MAGIC,
+    .abi_major = 2,
+    .abi_minor = 0,
+    .size = sizeof(struct drumbeat_plugin),
+    .kind = DRUMBEAT_KIND_CHANNEL,
+    .name = "abi_major_2",
+    .channel = &tp_ops,
+};

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/store_test_util.h: small helpers the store tests share: a
+ * completion recorder and running the loop until enough completions came.
+ * Ownership: nothing is allocated; struct st_wait is the caller's.
+ */
+#ifndef DRUMBEAT_STORE_TEST_UTIL_H
+#define DRUMBEAT_STORE_TEST_UTIL_H
+
+#include <stdint.h>
+#include <uv.h>
+
+struct st_wait {
+    int calls;
+    int status;
+    int64_t id;
+};
+
+static inline void st_on_done(int status, int64_t id, void *arg)
+{
+    struct st_wait *w = arg;
+    w->calls++;
+    w->status = status;
+    w->id = id;
+}
+
+/* Runs loop until *counter reaches want (each completion wakes it). */
+static inline void st_run_until(uv_loop_t *loop, const int *counter, int want)
+{
+    while (*counter < want)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+/* Queues a write through call (which returns 0 or -errno) and waits for it;
+ * returns the completion status, or the call's error. */
+#define ST_WAIT(loop, w, call)                                 \
+    ((w)->calls = 0, (w)->status = -9999, (w)->id = 0,         \
+     st_wait_result((loop), (w), (call)))
+
+static inline int st_wait_result(uv_loop_t *loop, struct st_wait *w, int rc)
+{
+    if (rc < 0)
+        return rc;
+    st_run_until(loop, &w->calls, 1);
+    return w->status;
+}
+
+#endif /* DRUMBEAT_STORE_TEST_UTIL_H */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/t_compose.c: the MIME message of an email touch, checked
+ * byte for byte where it matters: encoded names and subjects, CRLF line
+ * ends, a Message-ID from the touch's key, and no header injection through
+ * lead data. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose.h"
+#include "config.h"
+#include "dispatch.h"
+#include "draft.h"
+#include "tap.h"
+
+/* The header block: everything before the first empty line. */
+static char *headers_of(const char *msg)
+{
+    const char *end = strstr(msg, "\r\n\r\n");
+    size_t n = end != NULL ? (size_t)(end - msg) + 2 : strlen(msg);
+    char *h = malloc(n + 1);
+    memcpy(h, msg, n);
+    h[n] = '\0';
+    return h;
+}
+
+/* True when some header line (after a CRLF) starts with name. */
+static bool has_header_line(const char *headers, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(headers, name, n) == 0)
+        return true;
+    for (const char *p = strstr(headers, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n"))
+        if (strncmp(p + 2, name, n) == 0)
+            return true;
+    return false;
+}
+
+static void plain_message(void)
+{
+    struct compose_in in = {
+        .from_name = "Ada", .from_addr = "ada@example.com",
+        .to_name = "Bob Stone", .to_addr = "bob@example.org",
+        .subject = "AT&T and you", .text = "Hello Bob,\nshort note.\n",
+        .message_id = "abc.12@example.com", .date_ms = 1767600000000LL,
+    };
+    struct errbuf err = { 0 };
+    char *msg = NULL;
+    size_t len = 0;
+
+    tap_is_int(compose_message(&in, &msg, &len, &err), 0, "a plain message composes");
+    tap_contains(msg, "From: Ada <ada@example.com>\r\n", "From has the display name, CRLF ended");
+    tap_contains(msg, "To: Bob Stone <bob@example.org>\r\n", "To has the lead's name");
+    tap_contains(msg, "Subject: AT&T and you\r\n", "a plain subject stays as written (no HTML escaping)");
+    tap_contains(msg, "Message-Id: <abc.12@example.com>", "Message-ID comes from the touch key");
+    tap_contains(msg, "Date: ", "there is a Date header");
+    tap_ok(strstr(msg, "\n") == NULL || strstr(msg, "\r\n") != NULL, "lines end in CRLF");
+    bool bare_lf = false;
+    for (size_t i = 0; i < len; i++)
+        if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
+            bare_lf = true;
+    tap_ok(!bare_lf, "no bare LF anywhere in the message");
+    tap_is_int((int64_t)strlen(msg), (int64_t)len, "the length matches the bytes");
+    free(msg);
+}
+
+static void encoded_and_injection(void)
+{
+    struct compose_in in = {
+        .from_name = "Ada", .from_addr = "ada@example.com",
+        .to_name = "María\r\nBcc: victim@example.com", .to_addr = "maria@example.org",
+        .subject = "Hola\r\nX-Injected: yes", .text = "Olá, tudo bem?\n",
+        .message_id = "k@example.com", .date_ms = 0,
+    };
+    struct errbuf err = { 0 };
+    char *msg = NULL;
+    size_t len = 0;
+
+    tap_is_int(compose_message(&in, &msg, &len, &err), 0, "a message with hostile lead data composes");
+    char *h = headers_of(msg);
+    tap_ok(!has_header_line(h, "Bcc:"), "CR/LF in the name cannot start a Bcc header");
+    tap_ok(!has_header_line(h, "X-Injected:"), "CR/LF in the subject cannot start a header");
+    tap_contains(h, "To: =?UTF-8?", "the non-ASCII name is RFC 2047-encoded");
+    tap_contains(h, "charset=utf-8", "the body declares UTF-8");
+    tap_ok(strstr(h, "Content-Transfer-Encoding: 8bit") == NULL, "the body is 7-bit clean");
+    tap_ok(strstr(h, "Content-Transfer-Encoding: base64") != NULL ||
+               strstr(h, "Content-Transfer-Encoding: quoted-printable") != NULL,
+           "non-ASCII text is transfer-encoded");
+    free(h);
+    free(msg);
+
+    in.to_addr = "maria@example.org\r\nBcc: x@example.com";
+    tap_is_int(compose_message(&in, &msg, &len, &err), -EINVAL, "an address with CR/LF is refused");
+    tap_is_str(err.where, "to", "the error names the field");
+}
+
+static void drafts(void)
+{
+    struct config_mailbox mb = { .name = "ada", .address = "ada@example.com",
+                                 .display_name = "Ada", .channel = "outbox", .daily_cap = 10 };
+    json_t *d = draft_new("Subject", "Body", "Zoë");
+    char *payload = json_dumps(d, JSON_COMPACT);
+    char *a = NULL, *b = NULL;
+    size_t alen, blen;
+    struct errbuf err = { 0 };
+
+    tap_is_int(draft_compose(payload, strlen(payload), &mb, "zoe@example.org", "s1.7", 1000,
+                             &a, &alen, &err), 0, "a draft composes");
+    tap_is_int(draft_compose(payload, strlen(payload), &mb, "zoe@example.org", "s1.7", 1000,
+                             &b, &blen, &err), 0, "the same draft composes again");
+    tap_ok(alen == blen && memcmp(a, b, alen) == 0, "a retry of one touch gives the same bytes");
+    tap_contains(a, "Message-Id: <s1.7@example.com>", "the Message-ID is key@mailbox-domain");
+    tap_is_int(draft_compose("{\"subject\":1}", 13, &mb, "zoe@example.org", "k", 0, &b, &blen, &err),
+               -EINVAL, "a malformed draft is refused");
+    tap_is_int(draft_compose(payload, strlen(payload), NULL, "zoe@example.org", "k", 0, &b, &blen, &err),
+               -EINVAL, "a draft without a mailbox is refused");
+    free(a);
+    free(payload);
+    json_decref(d);
+}
+
+static void backoff(void)
+{
+    tap_is_int(dispatch_backoff_ms(1), 60000, "the first retry waits a minute");
+    tap_is_int(dispatch_backoff_ms(3), 240000, "the wait doubles");
+    tap_is_int(dispatch_backoff_ms(20), 3600000, "and is capped at an hour");
+}
+
+int main(void)
+{
+    compose_init();
+    tap_plan(27);
+    plain_message();
+    encoded_and_injection();
+    drafts();
+    backoff();
+    return tap_done();
+}

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/t_store.c: the SQLite store on real files: opening (WAL,
+ * synchronous=FULL, migrations, reopen, a newer schema refused, an
+ * unwritable path), leads, stage moves with round-robin owners, key/value
+ * state, suppression, mailbox counters, group commit, flush, and a loop that
+ * closes cleanly. Touches are in t_store_touch.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_internal.h"
+#include "store_test_util.h"
+#include "tap.h"
+
+static const struct store_actor person = { STORE_ACTOR_PERSON, "alice" };
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void check_file(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s;
+    char mode[16] = "";
+
+    tap_ok(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK,
+           "a separate connection opens the file");
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        snprintf(mode, sizeof(mode), "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    tap_is_str(mode, "wal", "the file is in WAL mode");
+    tap_is_int(pragma_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION,
+               "migrations brought user_version to STORE_SCHEMA_VERSION");
+    tap_is_int(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                          " name IN ('leads', 'lead_owners', 'stage_history', 'events',"
+                          " 'role_cursor', 'cadences', 'enrollments', 'touches', 'tasks',"
+                          " 'lead_texts', 'suppression', 'mailbox_counters', 'plugin_kv',"
+                          " 'meta')"), 14, "every table exists");
+    sqlite3_close(db);
+}
+
+static void set_user_version(const char *path, int v)
+{
+    sqlite3 *db = NULL;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+
+static void test_open(uv_loop_t *loop, const char *dir)
+{
+    char path[600], bad[600], file[600];
+    struct errbuf err = { 0 };
+    struct store *st = NULL;
+    struct store_status ss;
+    char id1[40];
+
+    snprintf(path, sizeof(path), "%s/var/lib/drumbeat/store.db", dir);
+    tap_is_int(store_open(loop, path, &st, &err), 0, "store_open creates folders and file");
+    tap_is_int(sqlite3_db_readonly(st->rd.db, "main") >= 0, 1, "read connection is open");
+    tap_is_int(pragma_int(st->rd.db, "PRAGMA synchronous"), 2,
+               "synchronous=FULL on the read connection");
+    tap_is_int(pragma_int(st->rd.db, "PRAGMA foreign_keys"), 1, "foreign keys are on");
+    check_file(path);
+    tap_is_int(store_status(st, &ss), 0, "store_status works");
+    tap_is_str(ss.backend, "sqlite", "backend is sqlite");
+    tap_is_int((int64_t)strlen(ss.store_id), 32, "the store id is 128 bits of hex");
+    tap_is_int(ss.schema_version, STORE_SCHEMA_VERSION, "status shows the schema version");
+    tap_ok(ss.file_bytes > 0, "file_bytes counts the file and its WAL");
+    snprintf(id1, sizeof(id1), "%s", ss.store_id);
+    store_close(st);
+
+    tap_is_int(store_open(loop, path, &st, &err), 0, "reopening works");
+    store_status(st, &ss);
+    tap_is_str(ss.store_id, id1, "reopening keeps the store id");
+    store_close(st);
+    check_file(path);
+
+    set_user_version(path, STORE_SCHEMA_VERSION + 1);
+    memset(&err, 0, sizeof(err));
+    tap_is_int(store_open(loop, path, &st, &err), -ESTALE, "a newer schema is refused");
+    tap_contains(err.what, path, "the message names the store");
+    tap_contains(err.what, "has schema version 2; this drumbeatd understands up to 1",
+                 "the message gives both versions");
+    tap_contains(err.what, "upgrade drumbeat", "the message says what to do");
+    set_user_version(path, STORE_SCHEMA_VERSION);
+
+    /* Tests run as root, so permissions do not stop us: use a file where a
+     * folder must be. */
+    snprintf(file, sizeof(file), "%s/plainfile", dir);
+    FILE *f = fopen(file, "w");
+    fputs("x", f);
+    fclose(f);
+    snprintf(bad, sizeof(bad), "%s/plainfile/db/store.db", dir);
+    memset(&err, 0, sizeof(err));
+    int rc = store_open(loop, bad, &st, &err);
+    tap_ok(rc < 0, "a path under a regular file fails (%s)", error_name(rc));
+    tap_contains(err.what, bad, "the message names the path");
+    tap_contains(err.what, "not a directory", "the message gives the reason");
+}
+
+static void test_leads(uv_loop_t *loop, struct store *st)
+{
+    struct st_wait w;
+    json_t *attrs1 = json_pack("{s:i}", "a", 1), *attrs2 = json_pack("{s:i, s:i}", "a", 2, "b", 3);
+    struct store_lead_in in = { .email = "Bob@Example.com", .first_name = "Bob",
+                                .source = "import", .attrs = attrs1 };
+    int64_t id = 0, found = 0;
+    json_t *lead = NULL, *events = NULL;
+
+    w.calls = 0;
+    tap_is_int(store_lead_upsert(st, &in, &person, st_on_done, &w), 0, "upsert queued");
+    tap_is_int(w.calls, 0, "the completion is never called from inside the call");
+    st_run_until(loop, &w.calls, 1);
+    tap_is_int(w.status, 0, "lead created");
+    id = w.id;
+    tap_ok(id > 0, "the completion carries the lead id");
+
+    struct store_lead_in in2 = { .email = "bob@example.COM", .first_name = "Robert",
+                                 .company = "Acme", .attrs = attrs2 };
+    tap_is_int(ST_WAIT(loop, &w, store_lead_upsert(st, &in2, &person, st_on_done, &w)), 0,
+               "second upsert");
+    tap_is_int(w.id, id, "same email, same lead");
+    tap_is_int(store_lead_get(st, id, &lead), 0, "lead_get");
+    tap_is_str(json_string_value(json_object_get(lead, "first_name")), "Bob",
+               "a set field is never overwritten");
+    tap_is_str(json_string_value(json_object_get(lead, "company")), "Acme",
+               "an empty field is filled");
+    tap_is_str(json_string_value(json_object_get(lead, "email")), "bob@example.com",
+               "the email is kept lower-case");
+    tap_is_str(json_string_value(json_object_get(lead, "domain")), "example.com",
+               "the domain defaults to the email's");
+    tap_is_str(json_string_value(json_object_get(lead, "stage")), "intelligence",
+               "a new lead starts in intelligence");
+    json_t *a = json_object_get(lead, "attrs");
+    tap_ok(json_integer_value(json_object_get(a, "a")) == 1 &&
+           json_integer_value(json_object_get(a, "b")) == 3,
+           "attrs are parsed JSON; known keys kept, new keys added");
+    json_decref(lead);
+    tap_is_int(store_lead_find_by_email(st, "BOB@example.com", &found), 0, "find by email");
+    tap_is_int(found, id, "finds the same lead");
+    tap_is_int(store_lead_find_by_email(st, "nobody@example.com", &found), -ENOENT,
+               "an unknown email is ENOENT");
+    tap_is_int(store_lead_get(st, 9999, &lead), -ENOENT, "an unknown lead is ENOENT");
+    tap_is_int(store_events_list(st, id, 10, &events), 0, "events of the lead");
+    tap_is_int((int64_t)json_array_size(events), 2, "two events");
+    tap_is_str(json_string_value(json_object_get(json_array_get(events, 1), "type")),
+               "lead_created", "oldest is lead_created");
+    tap_is_str(json_string_value(json_object_get(json_array_get(events, 0), "actor")),
+               "alice", "events carry the actor");
+    char *text = json_dumps(json_array_get(events, 1), 0);
+    tap_ok(text != NULL && strstr(text, "bob@") == NULL, "no personal data in the event");
+    free(text);
+    json_decref(events);
+    tap_is_int(store_lead_upsert(st, &(struct store_lead_in){ .email = "nope" }, NULL,
+                                 st_on_done, &w), -EINVAL, "an email without @ is refused");
+    json_decref(attrs1);
+    json_decref(attrs2);
+}
+
+static void test_stages(uv_loop_t *loop, struct store *st)
+{
+    const char *const team[] = { "ann", "ben", "cat" };
+    const char *want[] = { "ann", "ben", "cat", "ann" };
+    struct st_wait w;
+    int64_t ids[4];
+    char email[64];
+    bool ok = true;
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(email, sizeof(email), "rr%d@example.org", i);
+        ST_WAIT(loop, &w, store_lead_upsert(st, &(struct store_lead_in){ .email = email },
+                                            NULL, st_on_done, &w));
+        ids[i] = w.id;
+    }
+    for (int i = 0; i < 4; i++) {
+        json_t *lead = NULL;
+        int rc = ST_WAIT(loop, &w, store_stage_move(st, ids[i], "prospecting", "sdr", team, 3,
+                                                    &person, "icp_match", st_on_done, &w));
+        store_lead_get(st, ids[i], &lead);
+        const char *owner = json_string_value(json_object_get(json_object_get(lead, "owners"),
+                                                              "sdr"));
+        if (rc != 0 || owner == NULL || strcmp(owner, want[i]) != 0) {
+            tap_diag("lead %d: rc=%d owner=%s", i, rc, owner ? owner : "(none)");
+            ok = false;
+        }
+        json_decref(lead);
+    }
+    tap_ok(ok, "round-robin over 3 candidates assigns ann, ben, cat, ann");
+
+    tap_is_int(ST_WAIT(loop, &w, store_stage_move(st, ids[0], "qualified", "sdr", NULL, 0,
+                                                  &person, NULL, st_on_done, &w)), 0,
+               "a move with no candidates");
+    json_t *hist = NULL;
+    tap_is_int(store_stage_history(st, ids[0], &hist), 0, "stage history");
+    tap_is_int((int64_t)json_array_size(hist), 2, "two history rows");
+    json_t *h0 = json_array_get(hist, 0), *h1 = json_array_get(hist, 1);
+    tap_ok(strcmp(json_string_value(json_object_get(h0, "from_stage")), "intelligence") == 0 &&
+           strcmp(json_string_value(json_object_get(h0, "to_stage")), "prospecting") == 0 &&
+           strcmp(json_string_value(json_object_get(h0, "owner")), "ann") == 0 &&
+           strcmp(json_string_value(json_object_get(h0, "actor")), "alice") == 0,
+           "history row: from, to, owner, actor");
+    tap_is_str(json_string_value(json_object_get(h1, "owner")), "ann",
+               "n == 0 keeps the owner");
+    json_decref(hist);
+
+    json_t *events = NULL;
+    store_events_list(st, ids[0], 1, &events);
+    json_t *ev = json_array_get(events, 0);
+    tap_is_str(json_string_value(json_object_get(ev, "type")), "stage_changed",
+               "a stage_changed event");
+    tap_is_str(json_string_value(json_object_get(json_object_get(ev, "data"), "to")),
+               "qualified", "the event says where to");
+    json_decref(events);
+    tap_is_int(ST_WAIT(loop, &w, store_stage_move(st, 424242, "x", NULL, NULL, 0, NULL, NULL,
+                                                  st_on_done, &w)), -ENOENT,
+               "moving an unknown lead fails with ENOENT");
+}
+
+static void test_small_tables(uv_loop_t *loop, struct store *st)
+{
+    struct st_wait w;
+    char *value = NULL;
+    size_t len = 0;
+    bool sup = false;
+    int64_t count = -1;
+
+    tap_is_int(ST_WAIT(loop, &w, store_kv_set(st, "inbox_imap/main", "uid", "a\0b", 3,
+                                              st_on_done, &w)), 0, "kv set");
+    tap_ok(store_kv_get(st, "inbox_imap/main", "uid", &value, &len) == 0 && len == 3 &&
+           memcmp(value, "a\0b", 4) == 0, "kv get returns the bytes, NUL-terminated");
+    free(value);
+    ST_WAIT(loop, &w, store_kv_set(st, "inbox_imap/main", "uid", "42", 2, st_on_done, &w));
+    store_kv_get(st, "inbox_imap/main", "uid", &value, &len);
+    tap_is_str(value, "42", "kv set replaces");
+    free(value);
+    ST_WAIT(loop, &w, store_kv_set(st, "inbox_imap/main", "uid", NULL, 0, st_on_done, &w));
+    tap_is_int(store_kv_get(st, "inbox_imap/main", "uid", &value, &len), -ENOENT,
+               "a NULL value deletes");
+
+    tap_is_int(ST_WAIT(loop, &w, store_suppress(st, "email", "Bob@Example.com", "unsubscribed",
+                                                &person, st_on_done, &w)), 0, "suppress email");
+    store_is_suppressed(st, "bob@EXAMPLE.com", &sup);
+    tap_ok(sup, "the email is suppressed, case-blind");
+    store_is_suppressed(st, "carol@example.com", &sup);
+    tap_ok(!sup, "another address of the domain is not");
+    ST_WAIT(loop, &w, store_suppress(st, "domain", "competitor.io", "policy", &person,
+                                     st_on_done, &w));
+    store_is_suppressed(st, "anyone@competitor.io", &sup);
+    tap_ok(sup, "domain suppression covers every address");
+    tap_is_int(store_suppress(st, "phone", "1", NULL, NULL, st_on_done, &w), -EINVAL,
+               "an unknown kind is refused");
+    json_t *lead = NULL;
+    int64_t bob = 0;
+    store_lead_find_by_email(st, "bob@example.com", &bob);
+    store_lead_get(st, bob, &lead);
+    tap_is_int(json_integer_value(json_object_get(lead, "suppressed")), 1,
+               "the lead is flagged suppressed");
+    json_decref(lead);
+
+    ST_WAIT(loop, &w, store_mailbox_count_add(st, "sales@x", 20000, 3, st_on_done, &w));
+    tap_is_int(ST_WAIT(loop, &w, store_mailbox_count_add(st, "sales@x", 20000, 2,
+                                                         st_on_done, &w)), 0, "count add");
+    tap_is_int(w.id, 5, "the completion carries the new count");
+    store_mailbox_count_get(st, "sales@x", 20000, &count);
+    tap_is_int(count, 5, "counters add up");
+    store_mailbox_count_get(st, "sales@x", 20001, &count);
+    tap_is_int(count, 0, "another day starts at 0");
+
+    struct store_task_in task = { .lead_id = bob, .kind = "call", .owner = "ben",
+                                  .priority = 2, .due_at = 1000, .script = "Hi" };
+    tap_is_int(ST_WAIT(loop, &w, store_task_create(st, &task, &person, st_on_done, &w)), 0,
+               "task created");
+    struct store_status ss;
+    store_status(st, &ss);
+    tap_is_int(ss.tasks_open, 1, "status counts open tasks");
+    tap_is_int(ss.suppressed, 2, "status counts suppressions");
+}
+
+struct order { int seen[202]; int n; };
+
+static void on_ordered(int status, int64_t id, void *arg)
+{
+    struct order *o = arg;
+    if (o->n < 202)
+        o->seen[o->n] = status;
+    o->n++;
+}
+
+static void test_group_commit(uv_loop_t *loop, struct store *st)
+{
+    struct store_status before, after;
+    struct order o = { .n = 0 };
+    char key[32];
+    int queued = 0;
+    bool all_ok = true;
+
+    struct st_wait bad = { 0 };
+    struct store_touch_in orphan = { .lead_id = 987654, .kind = "email", .channel = "smtp" };
+
+    store_status(st, &before);
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        queued += store_kv_set(st, "bench", key, "v", 1, on_ordered, &o) == 0;
+        /* One failing write among them rolls back alone. */
+        if (i == 100)
+            tap_is_int(store_touch_create(st, &orphan, NULL, st_on_done, &bad), 0,
+                       "a doomed write is queued among them");
+    }
+    tap_is_int(queued, 200, "200 writes queued before the loop runs");
+    st_run_until(loop, &o.n, 200);
+    st_run_until(loop, &bad.calls, 1);
+    tap_is_int(bad.status, -ENOENT, "the failing write reports its own error");
+    for (int i = 0; i < 200; i++)
+        all_ok = all_ok && o.seen[i] == 0;
+    tap_ok(all_ok, "all 200 completed with status 0");
+    store_status(st, &after);
+    tap_is_int(after.writes_committed - before.writes_committed, 200, "200 writes committed");
+    tap_ok(after.commits - before.commits < 200, "in fewer commits (%lld)",
+           (long long)(after.commits - before.commits));
+    tap_is_int(after.write_queue, 0, "the queue is empty");
+
+    /* flush runs after every write queued before it. */
+    struct st_wait w = { 0 };
+    o.n = 0;
+    store_kv_set(st, "bench", "last", "v", 1, on_ordered, &o);
+    tap_is_int(store_flush(st, st_on_done, &w), 0, "flush queued");
+    st_run_until(loop, &w.calls, 1);
+    tap_is_int(o.n, 1, "the write completed before the flush callback");
+}
+
+int main(void)
+{
+    uv_loop_t loop;
+    struct store *st = NULL;
+    struct errbuf err = { 0 };
+    char path[600];
+    const char *dir;
+
+    tap_plan(87);
+    uv_loop_init(&loop);
+    dir = tap_tmpdir();
+    char base[512];
+    snprintf(base, sizeof(base), "%s", dir);
+    test_open(&loop, base);
+
+    snprintf(path, sizeof(path), "%s/main.db", base);
+    tap_is_int(store_open(&loop, path, &st, &err), 0, "open the working store");
+    test_leads(&loop, st);
+    test_stages(&loop, st);
+    test_small_tables(&loop, st);
+    test_group_commit(&loop, st);
+
+    /* A write whose completion has not run yet completes inside close. */
+    struct st_wait w = { 0 };
+    store_kv_set(st, "x", "y", "z", 1, st_on_done, &w);
+    store_close(st);
+    tap_is_int(w.calls, 1, "store_close delivers pending completions");
+    while (uv_loop_alive(&loop))
+        uv_run(&loop, UV_RUN_DEFAULT);
+    tap_is_int(uv_loop_close(&loop), 0, "the loop closes cleanly");
+    return tap_done();
+}

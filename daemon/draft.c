@@ -9,7 +9,7 @@
 
 json_t *draft_new(const char *subject, const char *text, const char *to_name)
 {
-    return json_pack("{s:s, s:s, s:s?}", "subject", subject != NULL ? subject : "",
+    return json_pack("{s:s, s:s, s:s*}", "subject", subject != NULL ? subject : "",
                      "text", text != NULL ? text : "", "to_name", to_name);
 }
 

@@ -22,8 +22,9 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \
 	%D%/store_claim.c %D%/store_misc.c
 # -- plugins (plugin_loader*.c, host_api.c, curl_loop.c) --
-%C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_instance.c \
-	%D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c %D%/curl_loop.c %D%/curl_loop.h
+%C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_loader_info.c \
+	%D%/plugin_instance.c %D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c \
+	%D%/curl_loop.c %D%/curl_loop.h
 # -- http (http*.c, api_*.c, metrics.c) --
 %C%_libcore_la_SOURCES += %D%/http.c %D%/http.h %D%/http_int.h %D%/http_route.c \
 	%D%/http_reply.c %D%/api.h %D%/api_status.c %D%/metrics.c %D%/metrics.h

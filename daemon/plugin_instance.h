@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/plugin_instance.h: the loader's private types, shared by
- * plugin_loader.c (finding, opening, lifecycle), plugin_options.c (option
- * tables), plugin_instance.c (ops, deferral, draining) and host_api.c (the
- * host table). Not for other modules: they use plugin_loader.h.
+ * plugin_loader.c (finding, opening, lifecycle), plugin_loader_info.c
+ * (status, describe), plugin_options.c (option tables), plugin_instance.c
+ * (ops, deferral, draining) and host_api.c (the host table). Not for other
+ * modules: they use plugin_loader.h.
  *
  * Ownership:
  *   struct drumbeat_instance  owned by its struct plugins (on the current or
@@ -29,7 +30,9 @@
 #include "log.h"
 #include "plugin_loader.h"
 
+struct config;
 struct config_errors;
+struct errbuf;
 
 /* The size of struct drumbeat_plugin in ABI 1.0: a descriptor shorter than
  * this is malformed whatever its minor says. */
@@ -143,13 +146,25 @@ struct plugins {
     int open_handles;
 };
 
+/* plugin_loader.c */
+const char *plugin_kind_name(enum drumbeat_kind kind);   /* "channel", "enricher" */
+/* Checks a descriptor and copies it into a zeroed host-sized out; 0 or a
+ * negative errno with err naming path and what is wrong. */
+int loader_adopt(const char *path, const struct drumbeat_plugin *in,
+                 struct drumbeat_plugin *out, struct errbuf *err);
+/* Finds the file for an instance's "plugin" text: 0 with *out malloc'd,
+ * -ENOENT with searched listing the files tried, or -ENOMEM. */
+int plugin_resolve(const struct config *cfg, const char *plugin, char **out,
+                   char *searched, size_t searched_len);
+
 /* plugin_options.c */
 /* Validates options (NULL is an empty object) against desc's table; with
  * settings != NULL also writes each value (strings strdup'd into strings).
  * Errors go to errs with file cfg_file and where "path.key". Returns 0,
  * -EINVAL (errors were added) or -ENOMEM. */
 int plugin_options_apply(const struct drumbeat_plugin *desc, const char *so_file,
-                         const json_t *options, const char *cfg_file, const char *path,
+                         const json_t *options, const char *cfg_file, const char *base_dir,
+                         const char *path,
                          void *settings, struct option_strings *strings,
                          struct config_errors *errs);
 void plugin_options_strings_free(struct option_strings *strings);

@@ -6,7 +6,8 @@
  * and ops, validates the instance's options and calls init. A bad instance is
  * kept as "failed" with its reason and the others carry on, so one broken
  * plugin never takes the daemon down. Also the offline check behind
- * `drumbeat check-config`, reload, status, and freeing. */
+ * `drumbeat check-config`, reload and freeing (status and describe are in
+ * plugin_loader_info.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@
 #define PKGLIBDIR "/usr/local/lib/drumbeat"
 #endif
 
-static const char *kind_name(enum drumbeat_kind kind)
+const char *plugin_kind_name(enum drumbeat_kind kind)
 {
     return kind == DRUMBEAT_KIND_ENRICHER ? "enricher" : "channel";
 }
@@ -32,7 +33,7 @@ static const char *kind_name(enum drumbeat_kind kind)
 /* Checks the plugin's descriptor and copies it into a zeroed host-sized
  * struct, so that members the plugin predates read as zero. Each refusal
  * names the file and says what to do. */
-static int loader_adopt(const char *path, const struct drumbeat_plugin *in,
+int loader_adopt(const char *path, const struct drumbeat_plugin *in,
                         struct drumbeat_plugin *out, struct errbuf *err)
 {
     if (in->magic != DRUMBEAT_PLUGIN_MAGIC)
@@ -81,7 +82,7 @@ static char *join(const char *dir, const char *name, const char *ext)
 
 /* Resolves cfg's plugin text to a file. Returns 0 with *out malloc'd,
  * -ENOENT with searched filled (the folders tried), or -ENOMEM. */
-static int resolve(const struct config *cfg, const char *plugin, char **out,
+int plugin_resolve(const struct config *cfg, const char *plugin, char **out,
                    char *searched, size_t searched_len)
 {
     size_t at = 0;
@@ -162,12 +163,11 @@ static void instance_fail(struct drumbeat_instance *inst, const struct config *c
     struct errbuf err = *e;
     char line[1024];
 
-    if (errs != NULL) {
-        snprintf(err.file, sizeof(err.file), "%s", cfg->path ? cfg->path : "");
-        if (where != NULL)
-            snprintf(err.where, sizeof(err.where), "%s", where);
+    snprintf(err.file, sizeof(err.file), "%s", cfg->path ? cfg->path : "");
+    if (where != NULL)
+        snprintf(err.where, sizeof(err.where), "%s", where);
+    if (errs != NULL)
         config_errors_add(errs, &err);
-    }
     if (inst == NULL)
         return;
     inst->st = INST_FAILED;
@@ -207,7 +207,7 @@ static int instance_open(struct plugins *p, const struct config *cfg,
     *out = inst;
 
     snprintf(where, sizeof(where), "%s[%zu].plugin", section, idx);
-    rc = resolve(cfg, inst->plugin, &inst->file, searched, sizeof(searched));
+    rc = plugin_resolve(cfg, inst->plugin, &inst->file, searched, sizeof(searched));
     if (rc == -ENOMEM)
         goto nomem;
     if (rc < 0) {
@@ -233,7 +233,7 @@ static int instance_open(struct plugins *p, const struct config *cfg,
     snprintf(inst->prefix, sizeof(inst->prefix), "[%s/%s]", inst->desc.name, inst->name);
     if (inst->desc.kind != want) {
         errbuf_set(&err, -EINVAL, "%s: is a %s plugin, configured as a %s", inst->file,
-                   kind_name(inst->desc.kind), kind_name(want));
+                   plugin_kind_name(inst->desc.kind), plugin_kind_name(want));
         goto failed;
     }
 
@@ -241,7 +241,7 @@ static int instance_open(struct plugins *p, const struct config *cfg,
     if (inst->settings == NULL)
         goto nomem;
     snprintf(where, sizeof(where), "%s[%zu].options", section, idx);
-    rc = plugin_options_apply(&inst->desc, inst->file, ci->options, cfg->path, where,
+    rc = plugin_options_apply(&inst->desc, inst->file, ci->options, cfg->path, cfg->base_dir, where,
                               p != NULL ? inst->settings : NULL, &inst->strings, &opt_errs);
     if (rc == -ENOMEM)
         goto nomem;
@@ -394,36 +394,6 @@ int plugins_reload(struct plugins *p, const struct config *new_cfg, struct confi
         }
     }
     return 0;
-}
-
-static json_t *instance_json(const struct plugins *p, const struct drumbeat_instance *i)
-{
-    const char *state = i->st == INST_FAILED ? "failed"
-                        : (i->st == INST_DRAINING || p->draining) ? "draining" : "running";
-
-    return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:I, s:I, s:I}",
-                     "name", i->name, "plugin", i->plugin, "kind", kind_name(i->kind),
-                     "version", i->desc.version, "file", i->file, "state", state,
-                     "error", i->error, "in_flight", (json_int_t)i->in_flight,
-                     "sent", (json_int_t)i->sent, "failed_ops", (json_int_t)i->failed_ops);
-}
-
-json_t *plugins_status_json(struct plugins *p)
-{
-    json_t *arr = json_array();
-    const struct drumbeat_instance *lists[2] = { p->current, p->old };
-
-    if (arr == NULL)
-        return NULL;
-    for (int l = 0; l < 2; l++) {
-        for (const struct drumbeat_instance *i = lists[l]; i != NULL; i = i->next) {
-            if (json_array_append_new(arr, instance_json(p, i)) < 0) {
-                json_decref(arr);
-                return NULL;
-            }
-        }
-    }
-    return arr;
 }
 
 void plugins_free(struct plugins *p)

@@ -32,6 +32,7 @@
 #include <drumbeat/plugin.h>
 
 struct config;
+struct errbuf;
 struct config_errors;
 struct store;
 struct curl_loop;
@@ -53,6 +54,14 @@ int plugins_load(struct plugins *p, const struct config *cfg, struct config_erro
  * validation of every instance (no init). Errors name cfg->path and the JSON
  * path ("channels[1].options.port", "channels[1].plugin"). 0 or -EINVAL. */
 int plugins_check_config(const struct config *cfg, struct config_errors *errs);
+
+/* For `drumbeat plugin-help`: finds name like plugins_load (cfg may be NULL),
+ * dlopens and checks it (no init) and describes it as {"name","version",
+ * "kind","abi","file","options":[{"key","type","default","required",
+ * "secret","doc"}]} (a secret's default shows as "***"). Returns 0 with *out
+ * a new reference, or a negative errno with err saying why (naming the file). */
+int plugins_describe(const struct config *cfg, const char *name, json_t **out,
+                     struct errbuf *err);
 
 /* ---- channels ---- */
 typedef void (*plugins_done_cb)(void *arg, const struct drumbeat_result *res);
@@ -90,7 +99,8 @@ int plugins_reload(struct plugins *p, const struct config *new_cfg, struct confi
 /* Stops accepting sends and enrichments; drained(arg) runs once (never from
  * inside this call) when every in-flight op has completed, or when timeout_ms
  * expires: then each op left is logged as in doubt (the dispatcher marks the
- * touches). Returns 0, or -EALREADY if a drain was already started. */
+ * touches); timeout_ms 0 waits without a limit. Returns 0, or -EALREADY if
+ * a drain was already started. */
 int plugins_drain(struct plugins *p, uint64_t timeout_ms, void (*drained)(void *arg), void *arg);
 
 /* Ops accepted and not yet completed, over all instances. */

@@ -13,12 +13,14 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_internal.h"
 #include "plugin_instance.h"
 
 static const char *type_text(enum drumbeat_opt_type type)
 {
     switch (type) {
     case DRUMBEAT_OPT_STRING: return "a string";
+    case DRUMBEAT_OPT_PATH: return "a path (relative to the config file's folder)";
     case DRUMBEAT_OPT_INT: return "an integer";
     case DRUMBEAT_OPT_BOOL: return "true or false";
     case DRUMBEAT_OPT_DURATION_MS: return "a duration (1500, \"250ms\", \"30s\", \"5m\", \"2h\")";
@@ -29,7 +31,8 @@ static const char *type_text(enum drumbeat_opt_type type)
 static size_t type_size(enum drumbeat_opt_type type)
 {
     switch (type) {
-    case DRUMBEAT_OPT_STRING: return sizeof(const char *);
+    case DRUMBEAT_OPT_STRING:
+    case DRUMBEAT_OPT_PATH: return sizeof(const char *);
     case DRUMBEAT_OPT_INT: return sizeof(int64_t);
     case DRUMBEAT_OPT_BOOL: return sizeof(bool);
     case DRUMBEAT_OPT_DURATION_MS: return sizeof(uint64_t);
@@ -71,6 +74,7 @@ static int parse_default(const struct drumbeat_option *o, union opt_value *v)
 
     switch (o->type) {
     case DRUMBEAT_OPT_STRING:
+    case DRUMBEAT_OPT_PATH:
         v->s = o->def;
         return 0;
     case DRUMBEAT_OPT_INT:
@@ -94,6 +98,7 @@ static int read_value(const struct drumbeat_option *o, const json_t *obj, const 
 {
     switch (o->type) {
     case DRUMBEAT_OPT_STRING:
+    case DRUMBEAT_OPT_PATH:
         return config_get_string(obj, path, o->key, &v->s, err);
     case DRUMBEAT_OPT_INT:
         return config_get_int(obj, path, o->key, INT64_MIN, INT64_MAX, &v->i, err);
@@ -119,7 +124,7 @@ static int strings_push(struct option_strings *strings, const char *s, char **ou
 }
 
 static int store_value(const struct drumbeat_option *o, const union opt_value *v,
-                       void *settings, struct option_strings *strings)
+                       const char *base_dir, void *settings, struct option_strings *strings)
 {
     char *at = (char *)settings + o->offset;
     char *copy = NULL;
@@ -128,6 +133,18 @@ static int store_value(const struct drumbeat_option *o, const union opt_value *v
     case DRUMBEAT_OPT_STRING:
         if (v->s != NULL && strings_push(strings, v->s, &copy) < 0)
             return -ENOMEM;
+        memcpy(at, &copy, sizeof(copy));
+        break;
+    case DRUMBEAT_OPT_PATH:
+        if (v->s != NULL) {
+            /* Relative to the config file, like every other path in it, so
+             * the daemon's working folder never changes what a plugin opens. */
+            char *resolved = config_path_resolve(base_dir, v->s);
+            int rc = resolved != NULL ? strings_push(strings, resolved, &copy) : -ENOMEM;
+            free(resolved);
+            if (rc < 0)
+                return rc;
+        }
         memcpy(at, &copy, sizeof(copy));
         break;
     case DRUMBEAT_OPT_INT:
@@ -162,8 +179,8 @@ static int check_table(const struct drumbeat_plugin *desc, const char *so_file,
 }
 
 int plugin_options_apply(const struct drumbeat_plugin *desc, const char *so_file,
-                         const json_t *options, const char *cfg_file, const char *path,
-                         void *settings, struct option_strings *strings,
+                         const json_t *options, const char *cfg_file, const char *base_dir,
+                         const char *path, void *settings, struct option_strings *strings,
                          struct config_errors *errs)
 {
     const json_t *obj = options;
@@ -235,7 +252,7 @@ int plugin_options_apply(const struct drumbeat_plugin *desc, const char *so_file
             rc = r;
             goto out;
         }
-        if (settings != NULL && store_value(o, &v, settings, strings) < 0) {
+        if (settings != NULL && store_value(o, &v, base_dir, settings, strings) < 0) {
             rc = -ENOMEM;
             goto out;
         }

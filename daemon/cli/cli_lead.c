@@ -53,7 +53,7 @@ int cli_lead(int argc, char **argv)
                strspn(args[1], "0123456789") == strlen(args[1])) {
         snprintf(path, sizeof(path), "/api/leads/%s/stage", args[1]);
         method = "POST";
-        req = json_pack("{s:s, s:s?}", "stage", args[2], "reason", reason);
+        req = json_pack("{s:s, s:s*}", "stage", args[2], "reason", reason);
     } else {
         lead_usage(stderr);
         return CLI_USAGE;

@@ -141,7 +141,7 @@ int cli_send(int argc, char **argv)
         fprintf(stderr, "drumbeat send: cannot read %s\n", text_file);
         return CLI_INVALID;
     }
-    json_t *req = json_pack("{s:{s:s, s:s?, s:s?, s:s?}, s:s, s:s, s:s?, s:s?}",
+    json_t *req = json_pack("{s:{s:s, s:s*, s:s*, s:s*}, s:s, s:s, s:s*, s:s*}",
                             "lead", "email", to, "first_name", first, "last_name", last,
                             "company", company, "subject", subject,
                             "text", body_text != NULL ? body_text : text,

@@ -84,6 +84,8 @@ enum drumbeat_opt_type {
     DRUMBEAT_OPT_INT = 2,         /* int64_t */
     DRUMBEAT_OPT_BOOL = 3,        /* bool */
     DRUMBEAT_OPT_DURATION_MS = 4, /* uint64_t; accepts 1500, "30s", "5m", "250ms", "2h" */
+    DRUMBEAT_OPT_PATH = 5,        /* const char *, like STRING, but a relative path is
+                                     resolved against the config file's folder */
 };
 
 #define DRUMBEAT_OPT_REQUIRED 0x1u

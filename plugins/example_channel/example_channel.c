@@ -14,6 +14,10 @@
  * host until fini; each struct ex_job is ours from send until its after()
  * has called done for every message. The messages are borrowed from the host
  * until each op's done. */
+/* For the GNU strerror_r (it returns the text) when built out of tree. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +41,7 @@ struct ex_settings {
 };
 
 static const struct drumbeat_option ex_options[] = {
-    { "dir", DRUMBEAT_OPT_STRING, NULL, DRUMBEAT_OPT_REQUIRED,
+    { "dir", DRUMBEAT_OPT_PATH, NULL, DRUMBEAT_OPT_REQUIRED,
       offsetof(struct ex_settings, dir), "Folder that receives new/ and tmp/" },
     { "fail_recipients", DRUMBEAT_OPT_STRING, NULL, 0,
       offsetof(struct ex_settings, fail_recipients),
@@ -209,9 +213,10 @@ static void ex_work(void *arg)
             snprintf(it->detail, sizeof(it->detail), "%s",
                      rc == 1 ? "already delivered" : "delivered");
         } else {
-            /* A full disk or a permission problem may be fixed: retry later. */
+            /* A full disk or a permission problem may be fixed: retry later.
+             * A key that cannot be a file name never will be: fail. */
             char buf[128];
-            it->outcome = DRUMBEAT_RETRY;
+            it->outcome = rc == -ENAMETOOLONG || rc == -EINVAL ? DRUMBEAT_FAILED : DRUMBEAT_RETRY;
             snprintf(it->detail, sizeof(it->detail), "write failed: %s",
                      strerror_r(-rc, buf, sizeof(buf)));
             ex->host->log(ex->inst, DRUMBEAT_LOG_WARN, "msg=\"write failed\" touch=%lld error=\"%s\"",

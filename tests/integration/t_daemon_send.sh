@@ -14,7 +14,7 @@ like "$out" 'touch 1: sent \(code 250\)' "the touch ends sent with the channel's
 n=$(ls "$CONF/outbox/new" | wc -l)
 is "$n" 1 "the example channel delivered one file"
 msg=$(cat "$CONF/outbox/new/"*)
-like "$msg" 'Message-ID: <[^>]+@example.com>' "the message has a Message-ID under the mailbox's domain"
+like "$msg" 'Message-I[Dd]: <[^>]+@example.com>' "the message has a Message-ID under the mailbox's domain"
 like "$msg" 'To: =\?UTF-8\?' "a non-ASCII name is RFC 2047-encoded"
 like "$msg" 'From: Ada <ada@example.com>' "From carries the mailbox's display name"
 r=$(api GET /api/touches/1)

@@ -4,7 +4,8 @@
  * lands as complete files in new/, fail_recipients gives FAILED/RECIPIENT/550,
  * a resend of one idempotency key makes no second file, a drain waits for
  * in-flight work (and reports at its timeout), and after a reload the old
- * instance finishes its in-flight work before it is finalised. */
+ * instance finishes its in-flight work before it is finalised; host->kv_set
+ * reaches a real store. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "config.h"
 #include "plugin_loader.h"
 #include "plugin_test_util.h"
+#include "store.h"
 #include "tap.h"
 
 struct got {
@@ -253,15 +255,57 @@ static void reload_drains_old_instance(uv_loop_t *loop)
     test_instance_clear(&ci_b);
 }
 
+static bool kv_has_key(void *arg)
+{
+    char *v = NULL;
+    size_t len = 0;
+    bool ok = store_kv_get(arg, "primary", "last_key", &v, &len) == 0 &&
+              strcmp(v, "kv-key-1") == 0;
+    free(v);
+    return ok;
+}
+
+static void kv_through_the_store(uv_loop_t *loop)
+{
+    char dir[600], db[700];
+    struct store *st = NULL;
+    struct errbuf err = { 0 };
+    struct got g = { 0 };
+
+    snprintf(dir, sizeof(dir), "%s", tap_tmpdir());
+    snprintf(db, sizeof(db), "%s/drumbeat.db", dir);
+    if (store_open(loop, db, &st, &err) < 0) {
+        tap_ok(false, "store_open: %s", err.what);
+        tap_skip(1, "no store");
+        return;
+    }
+    struct config_plugin_instance ci = test_instance("primary", "example_channel",
+                                                     json_pack("{s:s}", "dir", dir));
+    struct config cfg = { .path = "kv.json", .channels = &ci, .n_channels = 1 };
+    struct plugins *p = NULL;
+    plugins_new(loop, st, NULL, &p);
+    plugins_load(p, &cfg, NULL);
+    struct drumbeat_message m = msg(11, "a@example.com", "kv-key-1", "kv");
+    void *args[1] = { &g };
+    total_calls = 0;
+    tap_is_int(plugins_send(p, "primary", &m, 1, on_done, args), 0, "send with a real store");
+    tap_ok(test_run_until(loop, kv_has_key, st, 5000),
+           "host->kv_set stored the plugin's state under its instance name");
+    plugins_free(p);
+    store_close(st);
+    test_instance_clear(&ci);
+}
+
 int main(void)
 {
     uv_loop_t loop;
 
-    tap_plan(40);
+    tap_plan(42);
     uv_loop_init(&loop);
     batch_outcomes_and_duplicates(&loop);
     drain_waits_for_in_flight(&loop);
     reload_drains_old_instance(&loop);
+    kv_through_the_store(&loop);
     tap_is_int(test_loop_finish(&loop), 0, "the loop closes cleanly");
     return tap_done();
 }

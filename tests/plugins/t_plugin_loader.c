@@ -298,17 +298,37 @@ static void drain_when_idle(uv_loop_t *loop)
     plugins_free(p);
 }
 
+static void describe_for_plugin_help(void)
+{
+    json_t *d = NULL, *opt;
+    struct errbuf err = { 0 };
+
+    tap_is_int(plugins_describe(NULL, "opts_channel", &d, &err), 0, "describe a plugin");
+    tap_is_str(json_string_value(json_object_get(d, "kind")), "channel", "... its kind");
+    tap_is_str(json_string_value(json_object_get(d, "abi")), "1.0", "... its ABI");
+    opt = json_array_get(json_object_get(d, "options"), 2);
+    tap_ok(opt != NULL && strcmp(json_string_value(json_object_get(opt, "key")), "port") == 0 &&
+           strcmp(json_string_value(json_object_get(opt, "default")), "25") == 0,
+           "... its options, with defaults");
+    opt = json_array_get(json_object_get(d, "options"), 1);
+    tap_ok(json_is_true(json_object_get(opt, "secret")), "... and which are secret");
+    json_decref(d);
+    tap_ok(plugins_describe(NULL, "abi_major_2", &d, &err) == -EPROTO &&
+           strstr(err.what, "abi_major_2.so") != NULL, "describe refuses a bad plugin, naming it");
+}
+
 int main(void)
 {
     uv_loop_t loop;
 
-    tap_plan(57);
+    tap_plan(63);
     uv_loop_init(&loop);
     bad_plugins_are_refused(&loop);
     options_are_validated(&loop);
     check_config_offline();
     done_inside_send_is_deferred(&loop);
     drain_when_idle(&loop);
+    describe_for_plugin_help();
     tap_is_int(test_loop_finish(&loop), 0, "the loop closes cleanly");
     return tap_done();
 }

@@ -304,13 +304,12 @@ static void api_decide(struct http_request *req, struct daemon *d, bool resend)
         return http_reply_error(req, 404, "no touch %lld", (long long)id);
     if (rc < 0)
         return http_reply_error(req, 500, "cannot read the touch: %s", error_text(rc));
-    const char *state = json_string_value(json_object_get(touch, "state"));
-    bool in_doubt = state != NULL && strcmp(state, "in_doubt") == 0;
+    char state[32];
+    snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(touch, "state")) ?: "unknown");
     json_decref(touch);
-    if (!in_doubt)
+    if (strcmp(state, "in_doubt") != 0)
         return http_reply_error(req, 409, "touch %lld is %s, not in_doubt: only in_doubt "
-                                          "touches wait for a decision", (long long)id,
-                                state != NULL ? state : "unknown");
+                                          "touches wait for a decision", (long long)id, state);
     struct decision *dc = calloc(1, sizeof(*dc));
     if (dc == NULL)
         return http_reply_error(req, 503, "out of memory");

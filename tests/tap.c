@@ -143,3 +143,15 @@ const char *tap_buildpath(const char *rel)
 {
     return tap_path("top_builddir", rel);
 }
+
+const char *tap_corpus_path(const char *rel)
+{
+    static char path[1024];
+    const char *dir = getenv("DRUMBEAT_CORPORA");
+    if (dir != NULL && *dir != '\0')
+        snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    else
+        snprintf(path, sizeof(path), "%s/../shared/corpora/%s",
+                 getenv("top_srcdir") ? getenv("top_srcdir") : ".", rel);
+    return path;
+}

@@ -26,5 +26,8 @@ const char *tap_tmpdir(void);
  * $top_builddir (set by make check); static until the next call. */
 const char *tap_srcpath(const char *rel);
 const char *tap_buildpath(const char *rel);
+/* A path inside the shared conformance sets ($DRUMBEAT_CORPORA, set by make
+ * check; else $top_srcdir/../shared/corpora); static until the next call. */
+const char *tap_corpus_path(const char *rel);
 
 #endif /* DRUMBEAT_TAP_H */

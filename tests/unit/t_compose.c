@@ -109,10 +109,22 @@ static void drafts(void)
                              &b, &blen, &err), 0, "the same draft composes again");
     tap_ok(alen == blen && memcmp(a, b, alen) == 0, "a retry of one touch gives the same bytes");
     tap_contains(a, "Message-Id: <s1.7@example.com>", "the Message-ID is key@mailbox-domain");
+    free(b);
+    b = NULL;
     tap_is_int(draft_compose("{\"subject\":1}", 13, &mb, "zoe@example.org", "k", 0, &b, &blen, &err),
                -EINVAL, "a malformed draft is refused");
     tap_is_int(draft_compose(payload, strlen(payload), NULL, "zoe@example.org", "k", 0, &b, &blen, &err),
                -EINVAL, "a draft without a mailbox is refused");
+    free(a);
+    free(payload);
+    json_decref(d);
+
+    /* A lead without a name: the draft has no to_name at all. */
+    d = draft_new("S", "B", NULL);
+    payload = json_dumps(d, JSON_COMPACT);
+    tap_is_int(draft_compose(payload, strlen(payload), &mb, "anon@example.org", "k2", 0, &a, &alen,
+                             &err), 0, "a draft for a lead without a name composes");
+    tap_contains(a, "To: anon@example.org", "To is the bare address");
     free(a);
     free(payload);
     json_decref(d);
@@ -128,7 +140,7 @@ static void backoff(void)
 int main(void)
 {
     compose_init();
-    tap_plan(27);
+    tap_plan(29);
     plain_message();
     encoded_and_injection();
     drafts();

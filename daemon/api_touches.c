@@ -228,20 +228,30 @@ static bool parse_id(const char *text, int64_t *out)
     return true;
 }
 
-static void on_get_touch(struct http_request *req, void *ctx)
+/* Reads the touch named by the :id of the path, or replies 400/404/500. */
+static json_t *touch_load(struct http_request *req, struct daemon *d, int64_t *id)
 {
-    struct daemon *d = ctx;
-    int64_t id;
     json_t *touch = NULL;
 
-    if (!parse_id(http_request_param(req, "id"), &id))
-        return http_reply_error(req, 400, "id: expected a positive integer");
-    int rc = store_touch_get(d->store, id, &touch);
+    if (!parse_id(http_request_param(req, "id"), id)) {
+        http_reply_error(req, 400, "id: expected a positive integer");
+        return NULL;
+    }
+    int rc = store_touch_get(d->store, *id, &touch);
     if (rc == -ENOENT)
-        return http_reply_error(req, 404, "no touch %lld", (long long)id);
-    if (rc < 0)
-        return http_reply_error(req, 500, "cannot read the touch: %s", error_text(rc));
-    http_reply_json(req, 200, touch);
+        http_reply_error(req, 404, "no touch %lld", (long long)*id);
+    else if (rc < 0)
+        http_reply_error(req, 500, "cannot read the touch: %s", error_text(rc));
+    return rc < 0 ? NULL : touch;
+}
+
+static void on_get_touch(struct http_request *req, void *ctx)
+{
+    int64_t id;
+    json_t *touch = touch_load(req, ctx, &id);
+
+    if (touch != NULL)
+        http_reply_json(req, 200, touch);
 }
 
 static void on_list_touches(struct http_request *req, void *ctx)
@@ -294,16 +304,12 @@ static void on_decided(int status, int64_t id, void *arg)
 static void api_decide(struct http_request *req, struct daemon *d, bool resend)
 {
     int64_t id;
-    json_t *touch = NULL;
+    json_t *touch = touch_load(req, d, &id);
+    int rc;
 
-    if (!parse_id(http_request_param(req, "id"), &id))
-        return http_reply_error(req, 400, "id: expected a positive integer");
+    if (touch == NULL)
+        return;
     /* Only an in_doubt touch waits for a person's decision. */
-    int rc = store_touch_get(d->store, id, &touch);
-    if (rc == -ENOENT)
-        return http_reply_error(req, 404, "no touch %lld", (long long)id);
-    if (rc < 0)
-        return http_reply_error(req, 500, "cannot read the touch: %s", error_text(rc));
     char state[32];
     snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(touch, "state")) ?: "unknown");
     json_decref(touch);

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/compose.c: one plain-text email per touch, composed with GMime so
- * that encoding and folding are a well-kept library's job, not ours. */
+/* daemon/compose.c: one email per touch, composed with GMime so that
+ * encoding and folding are a well-kept library's job, not ours. The few
+ * headers GMime would mangle (List-Unsubscribe) or that carry tokens rather
+ * than text (message ids, links) are checked here to hold nothing but safe
+ * printable ASCII before they are written. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gmime/gmime.h>
 
@@ -44,6 +49,41 @@ static bool compose_addr_ok(const char *addr)
     return true;
 }
 
+/* A msg-id's inside, or a link: printable ASCII without spaces, brackets,
+ * quotes or commas, so it can never end its header or its <...>. */
+static bool compose_token_ok(const char *s, size_t max)
+{
+    size_t n = 0;
+    if (s == NULL || *s == '\0')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++, n++)
+        if (*p <= 0x20 || *p >= 0x7f || *p == '<' || *p == '>' || *p == '"' || *p == ',' ||
+            *p == '\\' || n >= max)
+            return false;
+    return true;
+}
+
+static bool compose_msgid_ok(const char *id)
+{
+    const char *at = id != NULL ? strchr(id, '@') : NULL;
+    return compose_token_ok(id, 250) && at != NULL && at != id && at[1] != '\0' &&
+           strchr(at + 1, '@') == NULL;
+}
+
+char *compose_reply_subject(const char *subject)
+{
+    const char *s = subject != NULL ? subject : "";
+    if (strncasecmp(s, "Re:", 3) == 0)
+        return strdup(s);
+    size_t n = strlen(s);
+    char *out = malloc(n + 5);
+    if (out != NULL) {
+        memcpy(out, "Re: ", 4);
+        memcpy(out + 4, s, n + 1);
+    }
+    return out;
+}
+
 static InternetAddress *compose_mailbox(const char *name, const char *addr)
 {
     char *clean = compose_one_line(name);
@@ -52,6 +92,150 @@ static InternetAddress *compose_mailbox(const char *name, const char *addr)
     internet_address_set_charset(ia, "utf-8");
     g_free(clean);
     return ia;
+}
+
+/* The query part of a mailto: every byte but RFC 3986's unreserved ones
+ * percent-encoded, so UTF-8, spaces and controls all become %XX. */
+static void compose_pct(GString *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (g_ascii_isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            g_string_append_c(out, (char)*p);
+        else
+            g_string_append_printf(out, "%%%02X", *p);
+    }
+}
+
+/* The header lines a header can hold (RFC 5322 allows 998 octets). */
+#define LINE_MAX_OCTETS 998
+
+/* List-Unsubscribe, pre-folded one URI per line: GMime's folder would
+ * RFC 2047-encode a long value, which breaks the URIs. */
+static int compose_unsub(GMimeMessage *msg, const struct compose_in *in, struct errbuf *err)
+{
+    if (in->unsub_url == NULL && in->unsub_mailto == NULL)
+        return 0;
+    if (in->unsub_url != NULL &&
+        (!compose_token_ok(in->unsub_url, LINE_MAX_OCTETS - 4) ||
+         (strncmp(in->unsub_url, "https://", 8) != 0 && strncmp(in->unsub_url, "http://", 7) != 0)))
+        return errbuf_at(err, -EINVAL, NULL, "unsub_url", "expected an https:// URL without "
+                         "spaces, quotes or brackets");
+    if (in->unsub_mailto != NULL && !compose_addr_ok(in->unsub_mailto))
+        return errbuf_at(err, -EINVAL, NULL, "unsub_mailto",
+                         "expected an address like unsubscribe@example.com");
+    GString *v = g_string_new(NULL);
+    if (in->unsub_url != NULL)
+        g_string_append_printf(v, " <%s>", in->unsub_url);
+    if (in->unsub_mailto != NULL) {
+        size_t start = v->len;
+        g_string_append_printf(v, "%s <mailto:%s", v->len > 0 ? ",\n" : "", in->unsub_mailto);
+        if (in->unsub_mailto_subject != NULL && in->unsub_mailto_subject[0] != '\0') {
+            g_string_append(v, "?subject=");
+            compose_pct(v, in->unsub_mailto_subject);
+        }
+        g_string_append_c(v, '>');
+        if (v->len - start > LINE_MAX_OCTETS - 2) {
+            g_string_free(v, TRUE);
+            return errbuf_at(err, -EINVAL, NULL, "unsub_mailto_subject", "expected a mailto: "
+                             "that fits on one header line (%d octets)", LINE_MAX_OCTETS);
+        }
+    }
+    g_string_append_c(v, '\n');
+    GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    g_mime_header_list_set(headers, "List-Unsubscribe", "", NULL);
+    g_mime_header_set_raw_value(g_mime_header_list_get_header(headers, "List-Unsubscribe"),
+                                v->str);
+    g_string_free(v, TRUE);
+    /* RFC 8058: one-click needs an https URI to POST to. */
+    if (in->unsub_url != NULL && strncmp(in->unsub_url, "https://", 8) == 0)
+        g_mime_object_set_header(GMIME_OBJECT(msg), "List-Unsubscribe-Post",
+                                 "List-Unsubscribe=One-Click", NULL);
+    return 0;
+}
+
+static int compose_thread(GMimeMessage *msg, const struct compose_in *in, struct errbuf *err)
+{
+    if (in->in_reply_to != NULL) {
+        if (!compose_msgid_ok(in->in_reply_to))
+            return errbuf_at(err, -EINVAL, NULL, "in_reply_to",
+                             "expected a message id like KEY@example.com");
+        char *v = g_strdup_printf("<%s>", in->in_reply_to);
+        g_mime_object_set_header(GMIME_OBJECT(msg), "In-Reply-To", v, NULL);
+        g_free(v);
+    }
+    if (in->references == NULL || in->references[0] == NULL)
+        return 0;
+    GString *refs = g_string_new(NULL);
+    for (size_t i = 0; in->references[i] != NULL; i++) {
+        if (!compose_msgid_ok(in->references[i])) {
+            g_string_free(refs, TRUE);
+            return errbuf_at(err, -EINVAL, NULL, "references",
+                             "expected message ids like KEY@example.com");
+        }
+        g_string_append_printf(refs, "%s<%s>", i > 0 ? " " : "", in->references[i]);
+    }
+    /* GMime folds References between ids. */
+    g_mime_object_set_header(GMIME_OBJECT(msg), "References", refs->str, NULL);
+    g_string_free(refs, TRUE);
+    return 0;
+}
+
+/* A UTF-8 text part, 7-bit clean: quoted-printable or base64 as GMime judges
+ * best, so no relay needs 8BITMIME and no line exceeds 998 octets. */
+static GMimeObject *compose_text_part(const char *subtype, const char *text, size_t len)
+{
+    GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
+    GMimeStream *content = g_mime_stream_mem_new_with_buffer(text, len);
+    GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(content,
+                                                                    GMIME_CONTENT_ENCODING_DEFAULT);
+    g_mime_part_set_content(GMIME_PART(part), wrapper);
+    g_object_unref(wrapper);
+    g_object_unref(content);
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+    g_mime_part_set_content_encoding(
+        GMIME_PART(part), g_mime_part_get_best_content_encoding(GMIME_PART(part),
+                                                                GMIME_ENCODING_CONSTRAINT_7BIT));
+    return GMIME_OBJECT(part);
+}
+
+/* The HTML with the preheader as a hidden first element of the body: mail
+ * clients show the first text as the inbox preview. */
+static GString *compose_html(const char *html, const char *preheader)
+{
+    GString *out = g_string_new(NULL);
+    if (preheader == NULL || preheader[0] == '\0') {
+        g_string_append(out, html);
+        return out;
+    }
+    const char *at = html;
+    for (const char *p = html; (p = strchr(p, '<')) != NULL; p++) {
+        if (g_ascii_strncasecmp(p, "<body", 5) == 0 && (p[5] == '>' || g_ascii_isspace(p[5]))) {
+            const char *gt = strchr(p, '>');
+            if (gt != NULL)
+                at = gt + 1;
+            break;
+        }
+    }
+    char *line = compose_one_line(preheader);
+    char *esc = g_markup_escape_text(line, -1);
+    g_string_append_len(out, html, at - html);
+    g_string_append_printf(out, "<div style=\"display:none;font-size:1px;line-height:1px;"
+                           "max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all\">"
+                           "%s</div>", esc);
+    g_string_append(out, at);
+    g_free(esc);
+    g_free(line);
+    return out;
+}
+
+static bool compose_lang_ok(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 35)
+        return false;
+    for (; *s != '\0'; s++)
+        if (!g_ascii_isalnum(*s) && *s != '-')
+            return false;
+    return true;
 }
 
 int compose_message(const struct compose_in *in, char **out, size_t *len, struct errbuf *err)
@@ -64,6 +248,19 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
         return errbuf_at(err, -EINVAL, NULL, "text", "expected UTF-8 text");
     if (in->subject != NULL && !g_utf8_validate(in->subject, -1, NULL))
         return errbuf_at(err, -EINVAL, NULL, "subject", "expected UTF-8 text");
+    if (in->html != NULL && !g_utf8_validate(in->html, -1, NULL))
+        return errbuf_at(err, -EINVAL, NULL, "html", "expected UTF-8 text");
+    if (in->preheader != NULL && !g_utf8_validate(in->preheader, -1, NULL))
+        return errbuf_at(err, -EINVAL, NULL, "preheader", "expected UTF-8 text");
+    if (in->message_id != NULL && !compose_msgid_ok(in->message_id))
+        return errbuf_at(err, -EINVAL, NULL, "message_id",
+                         "expected a message id like KEY@example.com");
+    if (in->lang != NULL && !compose_lang_ok(in->lang))
+        return errbuf_at(err, -EINVAL, NULL, "lang", "expected a language tag such as \"en\"");
+    if (in->from_name != NULL && !g_utf8_validate(in->from_name, -1, NULL))
+        return errbuf_at(err, -EINVAL, NULL, "from_name", "expected UTF-8 text");
+    if (in->to_name != NULL && !g_utf8_validate(in->to_name, -1, NULL))
+        return errbuf_at(err, -EINVAL, NULL, "to_name", "expected UTF-8 text");
 
     GMimeMessage *msg = g_mime_message_new(TRUE);
     InternetAddressList *list;
@@ -89,22 +286,34 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
     g_mime_message_set_date(msg, date);
     g_date_time_unref(date);
 
-    /* The body stays UTF-8 (never re-encoded to a legacy charset) and goes
-     * out 7-bit clean: quoted-printable or base64 as GMime judges best, so no
-     * relay needs 8BITMIME and no line exceeds 998 octets. */
-    GMimeTextPart *body = g_mime_text_part_new_with_subtype("plain");
-    GMimeStream *content = g_mime_stream_mem_new_with_buffer(in->text, strlen(in->text));
-    GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(content,
-                                                                    GMIME_CONTENT_ENCODING_DEFAULT);
-    g_mime_part_set_content(GMIME_PART(body), wrapper);
-    g_object_unref(wrapper);
-    g_object_unref(content);
-    g_mime_object_set_content_type_parameter(GMIME_OBJECT(body), "charset", "utf-8");
-    g_mime_part_set_content_encoding(
-        GMIME_PART(body), g_mime_part_get_best_content_encoding(GMIME_PART(body),
-                                                                GMIME_ENCODING_CONSTRAINT_7BIT));
-    g_mime_message_set_mime_part(msg, GMIME_OBJECT(body));
-    g_object_unref(body);
+    int rc = compose_thread(msg, in, err);
+    if (rc == 0)
+        rc = compose_unsub(msg, in, err);
+    if (rc < 0) {
+        g_object_unref(msg);
+        return rc;
+    }
+    if (in->lang != NULL)
+        g_mime_object_set_header(GMIME_OBJECT(msg), "Content-Language", in->lang, NULL);
+
+    /* The body stays UTF-8, never re-encoded to a legacy charset. */
+    GMimeObject *text = compose_text_part("plain", in->text, strlen(in->text));
+    if (in->html != NULL) {
+        GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+        GString *html = compose_html(in->html, in->preheader);
+        GMimeObject *hpart = compose_text_part("html", html->str, html->len);
+        /* Plain text first: clients show the last part they understand. */
+        g_mime_multipart_add(alt, text);
+        g_mime_multipart_add(alt, hpart);
+        g_object_unref(hpart);
+        g_object_unref(text);
+        g_string_free(html, TRUE);
+        g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
+        g_object_unref(alt);
+    } else {
+        g_mime_message_set_mime_part(msg, text);
+        g_object_unref(text);
+    }
 
     GMimeFormatOptions *fmt = g_mime_format_options_new();
     g_mime_format_options_set_newline_format(fmt, GMIME_NEWLINE_FORMAT_DOS);
@@ -112,7 +321,6 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
     g_mime_object_write_to_stream(GMIME_OBJECT(msg), fmt, mem);
     GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 
-    int rc = 0;
     char *buf = malloc(bytes->len + 1);
     if (buf == NULL) {
         rc = errbuf_set(err, -ENOMEM, "out of memory composing a message");

@@ -22,7 +22,7 @@
 
 static const char *const top_keys[] = {
     "daemon", "store", "api", "public", "public_url", "plugin_path", "company",
-    "team", "mailboxes", "channels", "enrichers", NULL,
+    "team", "mailboxes", "channels", "enrichers", "templates", NULL,
 };
 
 static int listener_defaults(struct config_listener *l, int port)
@@ -65,6 +65,12 @@ void config_free(struct config *cfg)
     config_strv_free(cfg->plugin_path);
     free(cfg->company_name);
     free(cfg->postal_address);
+    free(cfg->templates_dir);
+    free(cfg->unsub_secret_file);
+    if (cfg->unsub_secret != NULL)
+        explicit_bzero(cfg->unsub_secret, cfg->unsub_secret_len);
+    free(cfg->unsub_secret);
+    free(cfg->unsub_mailto);
     config_team_free(cfg);
     config_instances_free(cfg);
     free(cfg);

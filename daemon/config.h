@@ -61,6 +61,8 @@ struct config_mailbox {
     char *display_name;    /* may be NULL */
     char *channel;         /* name of a channel instance */
     int64_t daily_cap;     /* > 0, default 200 */
+    char *title;           /* the sender's job title, for templates; may be NULL */
+    char *signature;       /* the sender's signature text, for templates; may be NULL */
 };
 
 /* One configured plugin instance (a channel or an enricher). */
@@ -91,6 +93,13 @@ struct config {
 
     char *company_name;    /* company.name, for templates */
     char *postal_address;  /* company.postal_address */
+
+    /* "templates": {"dir", "unsubscribe_secret_file", "list_unsubscribe_mailto"} */
+    char *templates_dir;   /* templates.dir, resolved; NULL when there is no "templates" */
+    char *unsub_secret_file;   /* templates.unsubscribe_secret_file, resolved, or NULL */
+    char *unsub_secret;    /* its contents, trimmed; a secret: never logged */
+    size_t unsub_secret_len;
+    char *unsub_mailto;    /* templates.list_unsubscribe_mailto ("unsubscribe@example.com") or NULL */
 
     struct config_person *team; size_t n_team;
     struct config_mailbox *mailboxes; size_t n_mailboxes;

@@ -163,7 +163,7 @@ static void check_mailbox_channel(struct config_ctx *ctx, const struct config *c
 static void load_mailboxes(struct config_ctx *ctx, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {
-        "name", "address", "display_name", "channel", "daily_cap", NULL,
+        "name", "address", "display_name", "channel", "daily_cap", "title", "signature", NULL,
     };
     const json_t *arr = get_array(ctx, root, "mailboxes");
     char path[64], where[256], got[128];
@@ -193,6 +193,8 @@ static void load_mailboxes(struct config_ctx *ctx, const json_t *root, struct co
                              "\"ada@example.com\", got %s", got);
         }
         config_ctx_string(ctx, obj, path, "display_name", false, &mb->display_name);
+        config_ctx_string(ctx, obj, path, "title", false, &mb->title);
+        config_ctx_string(ctx, obj, path, "signature", false, &mb->signature);
         if (config_ctx_string(ctx, obj, path, "channel", true, &mb->channel))
             check_mailbox_channel(ctx, cfg, obj, path, mb->channel);
         config_ctx_int(ctx, obj, path, "daily_cap", 1, INT64_MAX, &mb->daily_cap);
@@ -243,6 +245,8 @@ void config_instances_free(struct config *cfg)
         free(cfg->mailboxes[i].address);
         free(cfg->mailboxes[i].display_name);
         free(cfg->mailboxes[i].channel);
+        free(cfg->mailboxes[i].title);
+        free(cfg->mailboxes[i].signature);
     }
     free(cfg->mailboxes);
 }

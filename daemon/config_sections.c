@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/config_sections.c: the scalar sections of the config: "daemon",
- * "store", the "api" and "public" listeners, "public_url", "plugin_path" and
- * "company". Each reads into struct config over the defaults already there
+ * "store", the "api" and "public" listeners, "public_url", "plugin_path",
+ * "company" and "templates". Each reads into struct config over the defaults already there
  * and records every problem it finds in the load context. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "config_internal.h"
+#include "unsub_token.h"
 
 void config_ctx_log_level(struct config_ctx *ctx, const json_t *obj, const char *path,
                           const char *key, enum log_level *dst)
@@ -158,6 +159,50 @@ static void load_company(struct config_ctx *ctx, const json_t *root, struct conf
     config_ctx_string(ctx, obj, "company", "postal_address", false, &cfg->postal_address);
 }
 
+/* "templates": where the template files live (loaded and checked by
+ * template_set_load, not here) and what List-Unsubscribe needs: the HMAC
+ * secret for the link's token and the mailto: address. */
+static void load_templates(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    static const char *const keys[] = {
+        "dir", "unsubscribe_secret_file", "list_unsubscribe_mailto", NULL,
+    };
+    const json_t *obj = config_ctx_object(ctx, root, "", "templates");
+    char *value = NULL;
+
+    if (obj == NULL)
+        return;
+    config_ctx_keys(ctx, obj, "templates", keys);
+    if (config_ctx_string(ctx, obj, "templates", "dir", false, &value) && value[0] == '\0')
+        config_ctx_error(ctx, "templates.dir", "expected a folder name, got \"\"");
+    cfg->templates_dir = config_path_resolve(ctx->base_dir,
+                                             value != NULL && value[0] != '\0' ? value
+                                                                               : "templates");
+    free(value);
+    value = NULL;
+    if (cfg->templates_dir == NULL)
+        ctx->oom = true;
+
+    if (config_ctx_string(ctx, obj, "templates", "unsubscribe_secret_file", false, &value)) {
+        cfg->unsub_secret_file = config_path_resolve(ctx->base_dir, value);
+        struct errbuf err = { 0 };
+        if (cfg->unsub_secret_file == NULL)
+            ctx->oom = true;
+        else if (unsub_secret_load(cfg->unsub_secret_file, &cfg->unsub_secret,
+                                   &cfg->unsub_secret_len, &err) < 0)
+            config_ctx_error(ctx, "templates.unsubscribe_secret_file", "%s: %s",
+                             cfg->unsub_secret_file, err.what);
+    }
+    free(value);
+    if (config_ctx_string(ctx, obj, "templates", "list_unsubscribe_mailto", false,
+                          &cfg->unsub_mailto) && !config_is_email(cfg->unsub_mailto)) {
+        char got[128];
+        config_describe(json_object_get(obj, "list_unsubscribe_mailto"), got, sizeof(got));
+        config_ctx_error(ctx, "templates.list_unsubscribe_mailto", "expected an email address "
+                         "such as \"unsubscribe@example.com\", got %s", got);
+    }
+}
+
 void config_load_sections(struct config_ctx *ctx, const json_t *root, struct config *cfg)
 {
     load_daemon(ctx, root, cfg);
@@ -176,4 +221,5 @@ void config_load_sections(struct config_ctx *ctx, const json_t *root, struct con
         cfg->plugin_path = dirs;
     }
     load_company(ctx, root, cfg);
+    load_templates(ctx, root, cfg);
 }

@@ -32,6 +32,17 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/daemon.h %D%/compose.c %D%/compose.h %D%/draft.c %D%/draft.h \
 	%D%/dispatch.c %D%/dispatch.h %D%/lifecycle.c %D%/lifecycle.h %D%/pidfile.c %D%/pidfile.h \
 	%D%/stages.c %D%/stages.h %D%/api_touches.c %D%/api_leads.c %D%/api_util.c %D%/api_util.h
+# -- templates (Mustache engine: template_*.c, strbuf.c) --
+%C%_libcore_la_SOURCES += %D%/template.h %D%/template_int.h %D%/template_parse.c \
+	%D%/template_render.c %D%/template_partials.c %D%/template_ext.c %D%/strbuf.c %D%/strbuf.h
+# -- templates/compose (template files, render context, unsubscribe tokens) --
+%C%_libcore_la_SOURCES += %D%/template_file.c %D%/template_file.h %D%/template_file_set.c \
+	%D%/unsub_token.c %D%/unsub_token.h %D%/render_context.c %D%/render_context.h \
+	%D%/render_message.c %D%/render_message.h
+
+# -- import (csv_reader, import_map, email_addr, phone, tz_infer, import*, api_imports) --
+%C%_libcore_la_SOURCES += %D%/csv_reader.c %D%/csv_reader.h
+%C%_libcore_la_SOURCES += %D%/email_addr.c %D%/email_addr.h
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -44,5 +55,6 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_status.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_check_config.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_send.c %D%/cli/cli_touch.c %D%/cli/cli_lead.c %D%/cli/cli_plugin_help.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_render.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

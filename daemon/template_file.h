@@ -93,6 +93,7 @@ struct template_file {
                                       NULL when it does not compile alone (then
                                       the whole body counts as the first line) */
     struct template *html;         /* or NULL */
+    const struct template_partials *partials;   /* borrowed from the set, or NULL */
 };
 
 /* Loads and compiles one template file (and html_path when not NULL).

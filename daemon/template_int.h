@@ -39,6 +39,7 @@ enum tnode_flag {
     TF_FALLBACK = 1 << 3,   /* {{x|fallback}} */
     TF_DYNAMIC = 1 << 4,    /* {{>*name}} */
     TF_DOT = 1 << 5,        /* the implicit iterator {{.}} */
+    TF_STANDALONE = 1 << 6, /* the tag stood alone on its line (partials: indent the partial) */
 };
 
 enum tbuiltin {
@@ -89,7 +90,7 @@ int template_partials_get(const struct template_partials *p, const char *name, s
 enum tbuiltin template_builtin(const char *name, size_t len);
 /* Writes "2026-11-29" (today) and "Sunday" (weekday) for now_ms in the IANA
  * zone tz (NULL: UTC). Returns false when tz is unknown (UTC was used). */
-bool template_dates(const char *tz, int64_t now_ms, char today[16], char weekday[16]);
+bool template_dates(const char *tz, int64_t now_ms, char today[32], char weekday[16]);
 /* Picks one of n alternatives from a seed and the spin's ordinal. */
 uint32_t template_spin_pick(uint64_t seed, uint32_t ordinal, uint32_t n);
 

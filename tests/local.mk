@@ -80,9 +80,29 @@ check_PROGRAMS += %D%/unit/t_compose
 %C%_unit_t_compose_SOURCES = %D%/unit/t_compose.c
 %C%_unit_t_compose_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_compose_LDADD = $(TEST_LDADD)
+# -- import tests --
+check_PROGRAMS += %D%/unit/t_csv_spectrum
+%C%_unit_t_csv_spectrum_SOURCES = %D%/unit/t_csv_spectrum.c
+%C%_unit_t_csv_spectrum_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_csv_spectrum_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_email_addr
+%C%_unit_t_email_addr_SOURCES = %D%/unit/t_email_addr.c
+%C%_unit_t_email_addr_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_email_addr_LDADD = $(TEST_LDADD)
+# -- template tests --
+check_PROGRAMS += %D%/unit/t_mustache_spec
+%C%_unit_t_mustache_spec_SOURCES = %D%/unit/t_mustache_spec.c
+%C%_unit_t_mustache_spec_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_mustache_spec_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_template
+%C%_unit_t_template_SOURCES = %D%/unit/t_template.c
+%C%_unit_t_template_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_template_LDADD = $(TEST_LDADD)
 # -- end-to-end tests --
 E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh \
 	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh
+# (templates) drumbeat render
+E2E_TESTS += %D%/integration/t_render.sh
 dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh
 TESTS += $(E2E_TESTS)
 

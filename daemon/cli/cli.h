@@ -49,5 +49,9 @@ int cli_send(int argc, char **argv);
 int cli_touch(int argc, char **argv);
 int cli_lead(int argc, char **argv);
 int cli_plugin_help(int argc, char **argv);
+/* drumbeat render TEMPLATE_FILE DATA.json [--partials DIR] (cli_render.c);
+ * the --message form is cli_render_message() (cli_render_message.c). */
+int cli_render(int argc, char **argv);
+int cli_render_message(int argc, char **argv);
 
 #endif /* DRUMBEAT_CLI_H */

@@ -8,6 +8,9 @@ FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(CORE_DEP_CFLAGS)
 FUZZ_CORE_SRCS = $(addprefix $(top_srcdir)/,$(filter %.c,$(daemon_libcore_la_SOURCES)))
 FUZZ_TARGETS = %D%/fuzz_config %D%/fuzz_http
 EXTRA_DIST += %D%/fuzz_config.c %D%/fuzz_http.c %D%/README.md %D%/corpus
+# templates (Mustache engine)
+FUZZ_TARGETS += %D%/fuzz_template
+EXTRA_DIST += %D%/fuzz_template.c
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -10,6 +10,14 @@ like "$out" '--pidfile' "--help documents --pidfile"
 out=$("$DRUMBEAT" --help); ok $? "drumbeat --help exits 0"
 like "$out" 'check-config' "drumbeat --help lists check-config"
 
+out=$("$DRUMBEAT" plugin-help example_channel); ok $? "plugin-help works offline"
+like "$out" 'dir +path +required' "plugin-help lists the declared options with their types"
+like "$out" 'delay +duration.*default=0' "plugin-help shows defaults"
+out=$("$DRUMBEAT" plugin-help no_such_plugin 2>&1); rc=$?
+is "$rc" 2 "plugin-help on a missing plugin exits 2"
+like "$out" 'no_such_plugin' "and names it"
+out=$("$DRUMBEAT" check-config -c "$top_srcdir/config/drumbeat.json" 2>&1); ok $? "the shipped demo config is valid"
+
 CONF=$T/c
 make_config "$CONF"
 start_daemon "$CONF"; ok $? "drumbeatd starts on a fresh store"

@@ -24,4 +24,7 @@ int api_touches_register(struct daemon *d);
 /* api_leads.c: GET /api/leads/:id, POST /api/leads/:id/stage, POST /api/clock/advance. */
 int api_leads_register(struct daemon *d);
 
+/* api_imports.c: POST /api/imports (the body is the file, streamed). */
+int api_imports_register(struct daemon *d);
+
 #endif /* DRUMBEAT_API_H */

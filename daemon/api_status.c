@@ -30,6 +30,7 @@ static int (*const api_areas[])(struct daemon *d) = {
     api_status_register,
     api_touches_register,
     api_leads_register,
+    api_imports_register,
 };
 
 int api_register(struct daemon *d)

@@ -301,6 +301,18 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
     if (in->html != NULL) {
         GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
         GString *html = compose_html(in->html, in->preheader);
+        /* A boundary from a hash of the content, not a random one: a retry of
+         * a touch gives the same bytes, and no part can contain the hash of
+         * itself. */
+        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+        g_checksum_update(sum, (const guchar *)in->text, (gssize)strlen(in->text));
+        g_checksum_update(sum, (const guchar *)html->str, (gssize)html->len);
+        if (in->message_id != NULL)
+            g_checksum_update(sum, (const guchar *)in->message_id, -1);
+        char *boundary = g_strdup_printf("=_drumbeat_%.32s", g_checksum_get_string(sum));
+        g_mime_multipart_set_boundary(alt, boundary);
+        g_free(boundary);
+        g_checksum_free(sum);
         GMimeObject *hpart = compose_text_part("html", html->str, html->len);
         /* Plain text first: clients show the last part they understand. */
         g_mime_multipart_add(alt, text);

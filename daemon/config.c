@@ -22,7 +22,7 @@
 
 static const char *const top_keys[] = {
     "daemon", "store", "api", "public", "public_url", "plugin_path", "company",
-    "team", "mailboxes", "channels", "enrichers", "templates", NULL,
+    "team", "mailboxes", "channels", "enrichers", "templates", "import", NULL,
 };
 
 static int listener_defaults(struct config_listener *l, int port)
@@ -46,7 +46,7 @@ static int config_defaults(struct config *cfg, const char *name, const char *bas
     cfg->plugin_path = calloc(1, sizeof(*cfg->plugin_path));
     if (listener_defaults(&cfg->api, 7780) != 0 || listener_defaults(&cfg->public_, 7781) != 0 ||
         cfg->path == NULL || cfg->base_dir == NULL || cfg->public_url == NULL ||
-        cfg->plugin_path == NULL)
+        cfg->plugin_path == NULL || config_import_defaults(cfg) != 0)
         return -ENOMEM;
     return 0;
 }
@@ -73,6 +73,7 @@ void config_free(struct config *cfg)
     free(cfg->unsub_mailto);
     config_team_free(cfg);
     config_instances_free(cfg);
+    config_import_free(cfg);
     free(cfg);
 }
 
@@ -142,6 +143,7 @@ int config_load_string(const char *text, size_t len, const char *name,
     config_load_sections(&ctx, root, cfg);
     config_load_instances(&ctx, root, cfg);
     config_load_team(&ctx, root, cfg);
+    config_load_import(&ctx, root, cfg);
 check:
     if (ctx.oom) {
         struct errbuf err = { 0 };

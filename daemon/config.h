@@ -65,6 +65,15 @@ struct config_mailbox {
     char *signature;       /* the sender's signature text, for templates; may be NULL */
 };
 
+/* "import": how lead lists are imported (config_import.c). */
+struct config_import {
+    char **free_mail_domains;  /* NULL-terminated; replaces the built-in list when set */
+    char **role_locals;        /* NULL-terminated: "info", "sales", ... */
+    char *lawful_basis;        /* GDPR art. 6 basis recorded per lead, default
+                                  "legitimate_interest" */
+    int batch_rows;            /* rows per store transaction, default 500 */
+};
+
 /* One configured plugin instance (a channel or an enricher). */
 struct config_plugin_instance {
     char *name;            /* unique among instances, "primary" */
@@ -100,6 +109,8 @@ struct config {
     char *unsub_secret;    /* its contents, trimmed; a secret: never logged */
     size_t unsub_secret_len;
     char *unsub_mailto;    /* templates.list_unsubscribe_mailto ("unsubscribe@example.com") or NULL */
+
+    struct config_import import;     /* "import" section */
 
     struct config_person *team; size_t n_team;
     struct config_mailbox *mailboxes; size_t n_mailboxes;
@@ -139,6 +150,10 @@ const struct config_person *config_person_by_token(const struct config *cfg,
 const struct config_plugin_instance *config_channel_get(const struct config *cfg,
                                                          const char *name);
 const struct config_mailbox *config_mailbox_get(const struct config *cfg, const char *name);
+
+/* True for a GDPR article 6 basis name: "consent", "contract",
+ * "legal_obligation", "vital_interests", "public_task", "legitimate_interest". */
+bool config_lawful_basis_valid(const char *basis);
 
 /* Role names: "prospector", "sdr", "closer", "cs", "admin". */
 const char *config_role_format(enum config_role role);

@@ -81,6 +81,10 @@ void config_load_sections(struct config_ctx *ctx, const json_t *root, struct con
 void config_load_instances(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_load_team(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_team_free(struct config *cfg);
+/* config_import.c: the "import" section, its built-in defaults and release. */
+void config_load_import(struct config_ctx *ctx, const json_t *root, struct config *cfg);
+int config_import_defaults(struct config *cfg);
+void config_import_free(struct config *cfg);
 void config_instances_free(struct config *cfg);
 
 /* Records an error for each name that repeats an earlier one. Entry i is

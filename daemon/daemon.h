@@ -22,10 +22,14 @@ struct plugins;
 struct curl_loop;
 struct http_server;
 struct dispatch;
+struct template_set;
 
 struct daemon {
     uv_loop_t *loop;
     struct config *cfg;            /* the config in force */
+    struct template_set *templates;   /* compiled from cfg->templates_dir, or NULL when
+                                         the config has no "templates"; replaced
+                                         together with cfg on reload */
     struct store *store;
     struct curl_loop *curl;
     struct plugins *plugins;

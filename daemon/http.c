@@ -175,6 +175,46 @@ static void http_take_body(struct http_request *req, const char *data, size_t n)
     req->body[req->body_len] = '\0';
 }
 
+/* A HTTP_ROUTE_STREAM request: hands each piece to the route's taker,
+ * suspending the connection while the taker is full; at the end of the body
+ * the taker is told, and the request waits for its reply like any other. */
+static enum MHD_Result http_stream_body(struct http_request *req, const char *data,
+                                        size_t *size)
+{
+    if (*size > 0) {
+        long took = req->body_cb(req, data, *size, req->body_arg);
+        if (took < 0 || req->state != HTTP_REQ_STREAMING) {
+            /* Refused or answered: the rest is read and dropped. */
+            if (req->state == HTTP_REQ_STREAMING)
+                req->state = HTTP_REQ_PENDING;
+            req->body_cb = NULL;
+            *size = 0;
+            return MHD_YES;
+        }
+        *size -= (size_t)took < *size ? (size_t)took : *size;
+        if (*size > 0 && !req->suspended) {
+            /* Not taken: libmicrohttpd offers it again after the resume. */
+            req->stream_paused = true;
+            req->suspended = true;
+            MHD_suspend_connection(req->conn);
+        }
+        return MHD_YES;
+    }
+    req->state = HTTP_REQ_PENDING;
+    http_body_cb cb = req->body_cb;
+    req->body_cb = NULL;
+    cb(req, NULL, 0, req->body_arg);
+    if (req->response != NULL && !req->queued) {
+        req->suspended = false;
+        return http_queue(req);
+    }
+    if (req->state == HTTP_REQ_PENDING && !req->suspended) {
+        req->suspended = true;
+        MHD_suspend_connection(req->conn);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -191,6 +231,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             http_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is shutting down");
             return http_queue(req);
         }
+        /* A streamed route takes its body piece by piece, with no limit. */
+        if (http_dispatch_stream(req)) {
+            if (req->response != NULL)
+                return http_queue(req);
+            return MHD_YES;
+        }
         if (http_declared_too_large(req)) {
             req->too_large = true;
             http_reply_error(req, 413u,
@@ -199,6 +245,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         return MHD_YES;
     }
+    if (req->state == HTTP_REQ_STREAMING)
+        return http_stream_body(req, upload_data, upload_data_size);
     if (*upload_data_size > 0) {
         /* After an early reply (413) the rest of the body is discarded. */
         if (req->state == HTTP_REQ_READING)
@@ -242,6 +290,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              req->queued ? req->status : 0u,
              req->actor_name[0] != '\0' ? req->actor_name : "-", ms,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " outcome=aborted");
+    /* A client that went away before its answer: the async code must know,
+     * since the request is freed here. */
+    if (!req->queued && req->cancel != NULL) {
+        void (*cb)(void *) = req->cancel;
+        req->cancel = NULL;
+        cb(req->cancel_arg);
+    }
     http_request_unlink(req);
     srv->stats.active--;
     http_request_release(req);
@@ -437,7 +492,7 @@ static void http_server_close_now(struct http_server *srv)
             close(lfd);
         int flushing = 0;
         for (struct http_request *r = srv->requests; r != NULL; r = r->next) {
-            if (r->state != HTTP_REQ_PENDING)
+            if (r->state != HTTP_REQ_PENDING && r->state != HTTP_REQ_STREAMING)
                 continue;
             void (*cb)(void *) = r->cancel;
             r->cancel = NULL;

@@ -51,6 +51,11 @@ typedef void (*http_handler)(struct http_request *req, void *ctx);
 
 /* The route needs no bearer token. Without it, a valid token is required. */
 #define HTTP_ROUTE_PUBLIC 0x1u
+/* The route takes its body as a stream (an import file): its handler runs as
+ * soon as the headers are in (after the token check), before any of the
+ * body, and must call http_request_stream() or reply. The listener's
+ * max_body does not apply; no JSON body is parsed. */
+#define HTTP_ROUTE_STREAM 0x2u
 
 /* Starts a listener bound exactly to conf->address:conf->port (an IPv4 or
  * IPv6 literal; port 0 picks a free port, see http_server_port()). name is
@@ -115,6 +120,20 @@ const struct config_person *http_request_actor(const struct http_request *req);
  * replied, that is when the server closes; the request is invalid after it,
  * so the async code must not reply. Replaces a previous callback. */
 void http_request_on_cancel(struct http_request *req, void (*cb)(void *arg), void *arg);
+
+/* ---- streamed bodies (HTTP_ROUTE_STREAM routes) ---- */
+/* Receives the body as it arrives, on the loop thread. Returns how many of
+ * the len bytes it took: what it leaves is offered again later, and taking
+ * less than len pauses the upload (the connection is no longer read) until
+ * http_request_resume(). A negative errno ends the upload: the callback
+ * should have replied; the rest of the body is discarded. After the last
+ * byte it is called once more with data NULL and len 0; the handler then
+ * replies, now or later. */
+typedef long (*http_body_cb)(struct http_request *req, const char *data, size_t len,
+                             void *arg);
+void http_request_stream(struct http_request *req, http_body_cb cb, void *arg);
+/* Reads the body again after a pause. Harmless when not paused. */
+void http_request_resume(struct http_request *req);
 
 /* ---- replies: exactly one per request, on the loop thread ---- */
 /* Replies with body serialised compactly (body is stolen; NULL sends "{}"). */

@@ -36,6 +36,7 @@ enum http_req_state {
     HTTP_REQ_IN_HANDLER,    /* the handler is running */
     HTTP_REQ_PENDING,       /* the handler returned without replying */
     HTTP_REQ_REPLIED,       /* a response is ready or queued */
+    HTTP_REQ_STREAMING,     /* a HTTP_ROUTE_STREAM handler takes the body */
 };
 
 struct http_request {
@@ -62,6 +63,9 @@ struct http_request {
     size_t n_extra;
     void (*cancel)(void *arg);
     void *cancel_arg;
+    http_body_cb body_cb;               /* HTTP_ROUTE_STREAM: the body's taker */
+    void *body_arg;                     /* borrowed */
+    bool stream_paused;                 /* suspended until http_request_resume() */
     uint64_t start_ns;
     struct http_request *prev, *next;   /* the server's list of requests */
 };
@@ -88,6 +92,10 @@ struct http_server {
 /* http_route.c: finds the route, checks the token, parses a JSON body and
  * calls the handler (or replies 404/405/401/400 itself). */
 void http_dispatch(struct http_request *req);
+/* At header time: returns true when the request is for a HTTP_ROUTE_STREAM
+ * route, after checking its token and running its handler (or replying
+ * 401); false, with nothing done, for every other request. */
+bool http_dispatch_stream(struct http_request *req);
 void http_routes_free(struct http_server *srv);
 
 /* http_reply.c */

@@ -207,6 +207,46 @@ static void reply_method_not_allowed(struct http_request *req)
                      req->method);
 }
 
+bool http_dispatch_stream(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+    const struct http_route_entry *route = NULL;
+
+    http_request_split(req);
+    for (size_t i = 0; i < srv->n_routes && route == NULL; i++)
+        if (route_path_matches(&srv->routes[i], req) &&
+            route_method_matches(&srv->routes[i], req->method))
+            route = &srv->routes[i];
+    if (route == NULL || !(route->flags & HTTP_ROUTE_STREAM))
+        return false;
+    req->route = route;
+    if (!(route->flags & HTTP_ROUTE_PUBLIC) && !http_authorize(req))
+        return true;
+    req->state = HTTP_REQ_IN_HANDLER;
+    route->h(req, route->ctx);
+    if (req->state == HTTP_REQ_IN_HANDLER)
+        req->state = req->body_cb != NULL ? HTTP_REQ_STREAMING : HTTP_REQ_PENDING;
+    return true;
+}
+
+void http_request_stream(struct http_request *req, http_body_cb cb, void *arg)
+{
+    req->body_cb = cb;
+    req->body_arg = arg;
+}
+
+void http_request_resume(struct http_request *req)
+{
+    if (!req->stream_paused)
+        return;
+    req->stream_paused = false;
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->conn);
+        http_server_kick(req->srv);
+    }
+}
+
 void http_dispatch(struct http_request *req)
 {
     struct http_server *srv = req->srv;

@@ -27,6 +27,7 @@
 #include "pidfile.h"
 #include "plugin_loader.h"
 #include "store.h"
+#include "template_file.h"
 
 /* How often the loop-lag probe fires; lateness beyond this is lag. */
 #define LAG_PROBE_MS 250
@@ -43,6 +44,23 @@ struct lifecycle {
     bool dispatch_stopped, plugins_drained, stop_finishing, timed_out;
     int exit_code;
 };
+
+/* The templates of cfg, all compiled now so that no send meets a syntax
+ * error; every error is logged. *out is NULL when cfg names no folder. */
+static int lifecycle_templates(const struct config *cfg, struct template_set **out)
+{
+    struct config_errors errs = { 0 };
+
+    *out = NULL;
+    if (cfg->templates_dir == NULL)
+        return 0;
+    int rc = template_set_load(cfg->templates_dir, out, &errs);
+    config_errors_log(&errs);
+    config_errors_free(&errs);
+    if (rc == 0)
+        log_info("msg=\"templates loaded\" dir=%s count=%zu", cfg->templates_dir, (*out)->n);
+    return rc;
+}
 
 static const struct config_person *lookup_token(void *arg, const char *token)
 {
@@ -176,6 +194,14 @@ static void lifecycle_reload(struct lifecycle *lc)
         strcmp(fresh->public_.address, d->cfg->public_.address) != 0 ||
         strcmp(fresh->store_path, d->cfg->store_path) != 0)
         log_warn("msg=\"listener and store changes take effect at the next restart\"");
+    struct template_set *templates = NULL;
+    if (lifecycle_templates(fresh, &templates) < 0) {
+        config_free(fresh);
+        d->reload_failures++;
+        log_error("msg=\"new templates rejected; the old configuration stays in force\" "
+                  "path=%s", d->cfg->path);
+        return;
+    }
     /* Keep the listeners where they are: copy the running ones over. */
     fresh->api.port = d->cfg->api.port;
     fresh->public_.port = d->cfg->public_.port;
@@ -190,8 +216,11 @@ static void lifecycle_reload(struct lifecycle *lc)
      * their settings; the dispatcher and the listeners read d->cfg when they
      * run), so the old one can go now. */
     struct config *old = d->cfg;
+    struct template_set *old_templates = d->templates;
     d->cfg = fresh;
+    d->templates = templates;
     config_free(old);
+    template_set_free(old_templates);
     d->reloads++;
     log_info("msg=\"configuration reloaded\" reloads=%llu", (unsigned long long)d->reloads);
     dispatch_kick(d->dispatch);
@@ -308,6 +337,10 @@ static int lifecycle_prepare(struct lifecycle *lc)
         return 2;
     }
     config_errors_free(&errs);
+    if (lifecycle_templates(lc->d.cfg, &lc->d.templates) < 0) {
+        log_error("msg=\"invalid templates; not starting\" dir=%s", lc->d.cfg->templates_dir);
+        return 2;
+    }
     if (opts->log_level != NULL) {
         if (log_level_parse(opts->log_level, &level) < 0) {
             log_error("msg=\"--log-level: expected error, warn, info or debug\"");
@@ -345,6 +378,7 @@ int lifecycle_run(const struct lifecycle_options *opts)
 
     rc = lifecycle_prepare(&lc);
     if (rc != 0) {
+        template_set_free(lc.d.templates);
         config_free(lc.d.cfg);
         curl_global_cleanup();
         return rc;
@@ -377,6 +411,7 @@ int lifecycle_run(const struct lifecycle_options *opts)
         pidfile_remove(lc.pidfile);
     if (lc.exit_code == 0)
         log_info("msg=\"drumbeatd stopped\"");
+    template_set_free(lc.d.templates);
     config_free(lc.d.cfg);
     curl_global_cleanup();
     return lc.exit_code;

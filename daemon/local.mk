@@ -43,6 +43,12 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 # -- import (csv_reader, import_map, email_addr, phone, tz_infer, import*, api_imports) --
 %C%_libcore_la_SOURCES += %D%/csv_reader.c %D%/csv_reader.h
 %C%_libcore_la_SOURCES += %D%/email_addr.c %D%/email_addr.h
+%C%_libcore_la_SOURCES += %D%/country.c %D%/country.h %D%/phone.c %D%/phone.h \
+	%D%/tz_infer.c %D%/tz_infer.h %D%/import_map.c %D%/import_map.h %D%/config_import.c
+%C%_libcore_la_SOURCES += %D%/store_lead_batch.c
+%C%_libcore_la_SOURCES += %D%/import_row.c %D%/import_row.h %D%/import_parse.c \
+	%D%/import_parse.h %D%/import.c %D%/import.h
+%C%_libcore_la_SOURCES += %D%/api_imports.c
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -56,5 +62,7 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_check_config.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_send.c %D%/cli/cli_touch.c %D%/cli/cli_lead.c %D%/cli/cli_plugin_help.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_render.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_render_message.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_import.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

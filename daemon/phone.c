@@ -91,11 +91,12 @@ int phone_normalize(const char *raw, const struct country *country, char *out,
         char cc[8];
         snprintf(cc, sizeof(cc), "%.*s", (int)cc_len, intl);
         const char *nsn = intl + cc_len;
-        /* Italy keeps its leading 0 internationally; elsewhere a "(0)"
-         * written after the code is the trunk prefix and goes. */
-        if (c->trunk[0] != '\0' && strncmp(nsn, c->trunk, strlen(c->trunk)) == 0 &&
-            strlen(nsn) > c->nsn_max)
-            nsn += strlen(c->trunk);
+        /* A "(0)" written after the code ("+49 (0)30 ...") is the trunk
+         * prefix. Where the trunk prefix is 0, no national number starts
+         * with 0, so it goes; Italy (no trunk prefix) keeps its 0, and a
+         * trunk prefix such as Russia's 8 can begin real numbers. */
+        if (strcmp(c->trunk, "0") == 0 && nsn[0] == '0')
+            nsn++;
         /* Only check lengths against the lead's own country when the code
          * is that country's: +44 written for a US lead is still +44. */
         const struct country *len_of =

@@ -231,6 +231,15 @@ uint32_t plugins_max_batch(struct plugins *p, const char *channel)
     return inst->desc.channel->max_batch > 0 ? inst->desc.channel->max_batch : 1;
 }
 
+const char *plugins_channel_accepts(struct plugins *p, const char *channel)
+{
+    struct drumbeat_instance *inst = channel ? plugins_find(p, channel, DRUMBEAT_KIND_CHANNEL) : NULL;
+
+    if (inst == NULL || inst->st != INST_RUNNING)
+        return NULL;
+    return inst->desc.channel->accepts != NULL ? inst->desc.channel->accepts : "message/rfc822";
+}
+
 bool plugins_channel_ready(struct plugins *p, const char *channel)
 {
     int rc;

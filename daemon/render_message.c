@@ -157,7 +157,8 @@ int render_message(const struct render_message_in *in, struct render_result *res
         errbuf_set(err, rc, "cannot build the template context: %s", error_text(rc));
         goto out;
     }
-    if ((rc = render_template_file(in->tf, ctx, in->now_ms, res, err)) < 0)
+    /* The message's Date and its {{today}} agree: both are step.date when given. */
+    if ((rc = render_template_file(in->tf, ctx, date_ms, res, err)) < 0)
         goto out;
 
     const json_t *num = json_object_get(step, "number");

@@ -12,7 +12,8 @@
  *   "step"     {number, name, message_id, date, reply_subject,
  *               thread: {message_id, references: [...], subject}}
  *              message_id defaults to "preview.LEAD.STEP@MAILBOX-DOMAIN"; date is
- *              an ISO 8601 string or UTC milliseconds (default: now);
+ *              an ISO 8601 string or UTC milliseconds (default: now), and
+ *              also the "now" of {{today}} and {{weekday}};
  *              thread makes In-Reply-To/References; reply_subject: true makes
  *              the subject "Re: " + thread.subject.
  *   "cadence", "owner"   optional objects passed to the template as they are.

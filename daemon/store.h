@@ -96,6 +96,12 @@ struct store_lead_in {
     const char *first_name, *last_name, *company, *domain, *title, *phone;
     const char *country, *timezone, *linkedin, *source, *lawful_basis;
     const json_t *attrs;         /* object of free attributes, or NULL */
+    /* Read by store_lead_upsert_batch() only: */
+    const char *attrs_json;      /* the attributes as compact JSON object text
+                                    (instead of attrs), or NULL */
+    const char *email_status;    /* "syntax_ok", ...: replaces only "unknown" */
+    bool overwrite;              /* replace set fields with the non-empty new
+                                    values (import --overwrite) */
 };
 /* Creates the lead, or fills the empty fields of the lead with that email
  * (never overwriting one already set); records an event. id = the lead's id. */
@@ -103,6 +109,37 @@ int store_lead_upsert(struct store *st, const struct store_lead_in *in,
                       const struct store_actor *actor, store_done_cb cb, void *arg);
 /* The lead as a JSON object (all columns, attrs, owners per role), or -ENOENT. */
 int store_lead_get(struct store *st, int64_t lead_id, json_t **out);
+
+/* ---- many leads in one transaction (imports) ---- */
+enum store_lead_result {
+    STORE_LEAD_CREATED = 1,
+    STORE_LEAD_UPDATED,          /* the lead existed; a field was filled or replaced */
+    STORE_LEAD_UNCHANGED,        /* the lead existed; nothing new */
+};
+struct store_lead_outcome {
+    int64_t lead_id;
+    enum store_lead_result result;
+    bool suppressed;             /* its email or domain is on the suppression list:
+                                    the lead is stored with suppressed = 1 */
+    const char *suppressed_reason;   /* the list's reason, or NULL */
+    int64_t probable_dup_of;     /* another lead with the same first and last
+                                    name at the same domain, or 0 */
+};
+/* outcomes[i] is rows[i]'s; all borrowed for the callback. */
+typedef void (*store_lead_batch_cb)(int status, const struct store_lead_outcome *outcomes,
+                                    size_t n, void *arg);
+/* Nothing is kept: the rows run inside the transaction and are rolled back,
+ * so the outcomes say what an import would do. */
+#define STORE_BATCH_DRY_RUN 0x1u
+/* Upserts n rows (as store_lead_upsert: email is the key, only empty fields
+ * are filled unless rows[i].overwrite) in ONE writer transaction, checking
+ * each against the suppression list and for a probable duplicate, with one
+ * "lead_created" or "lead_merged" event per lead that changed. A failing
+ * row fails the batch (status < 0, nothing kept). -EINVAL when a row has no
+ * usable email (checked before queueing). */
+int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, size_t n,
+                            unsigned flags, const struct store_actor *actor,
+                            store_lead_batch_cb cb, void *arg);
 int store_lead_find_by_email(struct store *st, const char *email, int64_t *lead_id);
 
 /* ---- stages ---- */

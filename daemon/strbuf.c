@@ -49,6 +49,7 @@ char *strbuf_detach(struct strbuf *b, size_t *len)
     if (b->buf == NULL && strbuf_grow(b, 0) < 0)
         return NULL;
     char *p = b->buf;
+    p[b->len] = '\0';
     if (len != NULL)
         *len = b->len;
     b->buf = NULL;
@@ -72,7 +73,7 @@ int strbuf_printf(struct strbuf *b, const char *fmt, ...)
     if (rc < 0)
         return rc;
     va_start(ap, fmt);
-    vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+    vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);   /* room for the NUL is kept */
     va_end(ap);
     b->len += (size_t)n;
     return 0;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/strbuf.h: a growable byte buffer that is always NUL-terminated.
- * The appenders are inline so a hot loop (the template renderer) pays one
- * comparison and a memcpy per piece; growth doubles, so appends are
- * amortised O(1) and a render makes a handful of allocations at most.
+/* daemon/strbuf.h: a growable byte buffer. The appenders are inline so a hot
+ * loop (the template renderer) pays one comparison and a memcpy per piece;
+ * growth doubles, so appends are amortised O(1) and a render makes a handful
+ * of allocations at most. Room for a NUL is always kept; the NUL itself is
+ * written by strbuf_cstr() and strbuf_detach(), not by every append.
  *
  * Ownership: the struct is the caller's (usually on the stack); buf is
  * malloc'd by strbuf and released by strbuf_free() or handed over by
@@ -26,7 +27,16 @@ int strbuf_init(struct strbuf *b, size_t cap);
 /* Makes room for `extra` more bytes plus the NUL. Returns 0 or -ENOMEM. */
 int strbuf_grow(struct strbuf *b, size_t extra);
 void strbuf_free(struct strbuf *b);
-/* Hands buf (never NULL on success) to the caller and resets b; *len gets
+/* The contents as a NUL-terminated string (borrowed; "" when empty and
+ * unallocated). */
+static inline const char *strbuf_cstr(struct strbuf *b)
+{
+    if (b->buf == NULL)
+        return "";
+    b->buf[b->len] = '\0';
+    return b->buf;
+}
+/* Hands buf (never NULL on success), NUL-terminated, to the caller and resets b; *len gets
  * the length when len is not NULL. Returns NULL only when out of memory. */
 char *strbuf_detach(struct strbuf *b, size_t *len);
 /* printf-style append. Returns 0 or -ENOMEM. */
@@ -41,7 +51,6 @@ static inline int strbuf_append(struct strbuf *b, const char *s, size_t n)
     }
     memcpy(b->buf + b->len, s, n);
     b->len += n;
-    b->buf[b->len] = '\0';
     return 0;
 }
 

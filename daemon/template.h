@@ -41,7 +41,9 @@ struct template_partials;   /* name -> compiled template; lazily loaded, cached 
  * file in errors ("templates/intro.mustache"); may be NULL. On a syntax error
  * returns -EINVAL with err->file = name, err->line/column (1-based) and
  * err->what saying what was expected, e.g.
- * "expected '}}' to close the tag opened at 3:5". -ENOMEM when out of memory. */
+ * "expected '}}' to close the tag opened at 3:5, found the end of the
+ * template" (an unclosed tag is reported where it opens; an unclosed section
+ * at the end, naming where it opened). -ENOMEM when out of memory. */
 int template_compile(const char *src, size_t len, const char *name,
                      struct template **out, struct errbuf *err);
 void template_free(struct template *t);
@@ -82,7 +84,8 @@ struct template_output {
 
 /* Renders t against context (an object, or any JSON value; NULL = empty).
  * opts may be NULL (escaping off, no partials, seed 0, UTC, now_ms 0).
- * Returns 0; -ENOMEM; -ELOOP when partials nest deeper than 100 levels;
+ * Returns 0; -ENOMEM; -ELOOP when partials nest deeper than 100 levels
+ * (or expand more than 2^20 times in one render);
  * -EINVAL when a lazily loaded partial does not compile (err says where);
  * or the loader's error. err may be NULL. */
 int template_render(const struct template *t, const json_t *context,

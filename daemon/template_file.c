@@ -277,6 +277,15 @@ static int compile_at(const char *src, size_t len, const char *file, int line, i
         if (err->line == 1)
             err->column += col - 1;
         err->line += line - 1;
+        /* The engine also names where an unclosed tag or section opened. */
+        char *at = strstr(err->what, "opened at ");
+        int l, c, n = 0;
+        if (at != NULL && sscanf(at + 10, "%d:%d%n", &l, &c, &n) == 2 && n > 0) {
+            char rest[sizeof(err->what)];
+            snprintf(rest, sizeof(rest), "%s", at + 10 + n);
+            snprintf(at + 10, sizeof(err->what) - (size_t)(at + 10 - err->what), "%d:%d%s",
+                     l + line - 1, l == 1 ? c + col - 1 : c, rest);
+        }
     }
     return rc;
 }

@@ -119,6 +119,10 @@ struct template_set {
  * 0 and *out only when there were none, else -EINVAL (or -ENOENT when dir
  * is missing, -ENOMEM). */
 int template_set_load(const char *dir, struct template_set **out, struct config_errors *errs);
+/* One file loaded as the set would load it (its HTML sibling, the partials
+ * folder beside it): a set of one item, for `drumbeat render --message`. */
+int template_set_load_file(const char *path, struct template_set **out,
+                           struct config_errors *errs);
 const struct template_file *template_set_get(const struct template_set *set, const char *name);
 void template_set_free(struct template_set *set);
 

@@ -117,6 +117,8 @@ static int load_partials(struct template_set *set, struct config_errors *errs)
             char *name = g_strndup(*n, nlen);
             /* Partials are compiled now, never lazily at send time. */
             if (template_partials_add(set->partials, name, src, len, &err) < 0) {
+                /* The engine names the partial; the user needs its file. */
+                snprintf(err.file, sizeof(err.file), "%s", path);
                 config_errors_add(errs, &err);
                 bad = -EINVAL;
             }
@@ -136,7 +138,7 @@ int template_set_load(const char *dir, struct template_set **out, struct config_
     char **names = NULL;
     int rc, bad = 0;
 
-    if (set == NULL || (set->dir = strdup(dir)) == NULL) {
+    if (set == NULL || (set->dir = g_strdup(dir)) == NULL) {
         rc = add_error(errs, -ENOMEM, dir, "%s", "out of memory loading templates");
         goto fail;
     }
@@ -202,6 +204,44 @@ fail:
     return rc < 0 ? rc : -EINVAL;
 }
 
+int template_set_load_file(const char *path, struct template_set **out,
+                           struct config_errors *errs)
+{
+    struct template_set *set = calloc(1, sizeof(*set));
+    struct template_file *tf = NULL;
+    struct errbuf err = { 0 };
+    int rc;
+
+    if (set == NULL || (set->dir = g_path_get_dirname(path)) == NULL ||
+        (set->items = calloc(1, sizeof(*set->items))) == NULL) {
+        rc = add_error(errs, -ENOMEM, path, "%s", "out of memory loading a template");
+        goto fail;
+    }
+    if ((rc = load_partials(set, errs)) < 0)
+        goto fail;
+    char *html_path = NULL;
+    if (ends_with(path, SUFFIX) && !ends_with(path, HTML_SUFFIX)) {
+        char *stem = g_strndup(path, strlen(path) - strlen(SUFFIX));
+        html_path = g_strconcat(stem, HTML_SUFFIX, NULL);
+        g_free(stem);
+    }
+    rc = template_file_load(path, html_path != NULL && is_file(html_path) ? html_path : NULL,
+                            &tf, &err);
+    g_free(html_path);
+    if (rc < 0) {
+        config_errors_add(errs, &err);
+        goto fail;
+    }
+    tf->partials = set->partials;
+    set->items[set->n++] = tf;
+    *out = set;
+    return 0;
+
+fail:
+    template_set_free(set);
+    return rc;
+}
+
 const struct template_file *template_set_get(const struct template_set *set, const char *name)
 {
     if (set == NULL || name == NULL)
@@ -220,6 +260,6 @@ void template_set_free(struct template_set *set)
         template_file_free(set->items[i]);
     free(set->items);
     template_partials_free(set->partials);
-    free(set->dir);
+    g_free(set->dir);
     free(set);
 }

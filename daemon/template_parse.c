@@ -378,8 +378,11 @@ static int parse(struct parser *p)
         size_t cl = strlen(closer);
         const char *c = cl <= len - off ? memmem(s + off, len - off, closer, cl) : NULL;
         if (c == NULL) {
+            /* Reported at the tag itself: that is the line to fix, however
+             * far away the end of the template is. */
             line_col(s, tag, &line, &col);
-            return perr(p, len, "expected '%s' to close the tag opened at %d:%d", closer, line, col);
+            return perr(p, tag, "expected '%s' to close the tag opened at %d:%d, "
+                        "found the end of the template", closer, line, col);
         }
         size_t end = (size_t)(c - s), tag_end = end + cl;
         bool standalone = false;

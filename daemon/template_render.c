@@ -18,6 +18,7 @@
 #include "template_int.h"
 
 #define MAX_NESTING 100     /* partials and parents; recursion must end */
+#define MAX_EXPANSIONS (1u << 20)   /* {{>a}}{{>a}} nested 100 deep would be 2^100 */
 #define STACK_INLINE 32
 
 /* The indentation of a standalone partial: each piece, outermost first. */
@@ -43,6 +44,7 @@ struct render {
     struct template_output *out;
     struct errbuf *err;
     int nesting;
+    unsigned expansions;
     bool dates_done;
     char today[32], weekday[16];
 };
@@ -297,9 +299,10 @@ static int render_nested(struct render *r, const struct template *t, const struc
     int rc = resolve_partial(r, t, n, &pt);
     if (rc < 0 || pt == NULL)
         return rc;
-    if (r->nesting >= MAX_NESTING)
+    if (r->nesting >= MAX_NESTING || ++r->expansions > MAX_EXPANSIONS)
         return errbuf_at(r->err, -ELOOP, t->name[0] ? t->name : NULL, NULL,
-                         "partials nest deeper than %d levels at '%.*s'", MAX_NESTING,
+                         "partials nest deeper than %d levels or expand more than %u times "
+                         "at '%.*s'", MAX_NESTING, MAX_EXPANSIONS,
                          (int)n->name_len, t->src + n->name_off);
     struct indent mine = { t->src + n->off, n->len, ind };
     const struct indent *use = NULL;
@@ -376,10 +379,18 @@ int template_render(const struct template *t, const json_t *context,
                     struct errbuf *err)
 {
     static const struct template_render_opts defaults = { 0 };
-    struct render r = { .o = opts != NULL ? opts : &defaults, .out = out, .err = err,
-                        .cap = STACK_INLINE };
-    memset(out, 0, sizeof *out);
+    struct render r;
+    /* Field by field: zeroing the inline stack too would cost every render. */
+    r.o = opts != NULL ? opts : &defaults;
+    r.out = out;
+    r.err = err;
+    r.n = 0;
+    r.cap = STACK_INLINE;
     r.stack = r.inline_stack;
+    r.nesting = 0;
+    r.expansions = 0;
+    r.dates_done = false;
+    memset(out, 0, sizeof *out);
     if (context != NULL)
         r.stack[r.n++] = context;
     int rc = strbuf_init(&r.b, t->text_bytes + t->text_bytes / 4 + 64);

@@ -89,6 +89,10 @@ check_PROGRAMS += %D%/unit/t_email_addr
 %C%_unit_t_email_addr_SOURCES = %D%/unit/t_email_addr.c
 %C%_unit_t_email_addr_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_email_addr_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_import
+%C%_unit_t_import_SOURCES = %D%/unit/t_import.c %D%/unit/store_test_util.h
+%C%_unit_t_import_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_import_LDADD = $(TEST_LDADD)
 # -- template tests --
 check_PROGRAMS += %D%/unit/t_mustache_spec
 %C%_unit_t_mustache_spec_SOURCES = %D%/unit/t_mustache_spec.c
@@ -98,9 +102,28 @@ check_PROGRAMS += %D%/unit/t_template
 %C%_unit_t_template_SOURCES = %D%/unit/t_template.c
 %C%_unit_t_template_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_template_LDADD = $(TEST_LDADD)
+# -- templates/compose tests --
+check_PROGRAMS += %D%/unit/t_unsub_token %D%/unit/t_template_file %D%/unit/t_compose_parse
+%C%_unit_t_unsub_token_SOURCES = %D%/unit/t_unsub_token.c
+%C%_unit_t_unsub_token_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_unsub_token_LDADD = $(TEST_LDADD)
+%C%_unit_t_template_file_SOURCES = %D%/unit/t_template_file.c
+%C%_unit_t_template_file_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_template_file_LDADD = $(TEST_LDADD)
+%C%_unit_t_compose_parse_SOURCES = %D%/unit/t_compose_parse.c
+%C%_unit_t_compose_parse_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_compose_parse_LDADD = $(TEST_LDADD)
+# -- channels/webhook (plugins/channel_webhook, notifications) --
+check_PROGRAMS += %D%/plugins/t_channel_webhook
+%C%_plugins_t_channel_webhook_SOURCES = %D%/plugins/t_channel_webhook.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_channel_webhook_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_channel_webhook_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_channel_webhook_LDADD = $(TEST_LDADD)
 # -- end-to-end tests --
 E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh \
-	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh
+	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh \
+	%D%/integration/t_render_message.sh
 # (templates) drumbeat render
 E2E_TESTS += %D%/integration/t_render.sh
 dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh

@@ -39,6 +39,12 @@ int cli_common_opt(struct cli_common *c, int *i, int argc, char **argv);
  * when the daemon could not be reached (a message has been printed). */
 int cli_api_request(const struct cli_common *common, const char *method,
                     const char *path, const json_t *request, json_t **body);
+/* The daemon's base URL (no trailing '/') and the bearer token (empty when
+ * none is set), found as cli_api_request() finds them, for commands that
+ * drive libcurl themselves (import streams a file). Returns 0 or a negative
+ * errno (a message has been printed). Wipe token after use. */
+int cli_api_target(const struct cli_common *common, char *url, size_t url_len, char *token,
+                   size_t token_len);
 /* Prints {"error": ..., "path": ...} replies as "drumbeat: error: ..." to stderr. */
 void cli_print_api_error(int status, const json_t *body);
 
@@ -49,6 +55,7 @@ int cli_send(int argc, char **argv);
 int cli_touch(int argc, char **argv);
 int cli_lead(int argc, char **argv);
 int cli_plugin_help(int argc, char **argv);
+int cli_import(int argc, char **argv);
 /* drumbeat render TEMPLATE_FILE DATA.json [--partials DIR] (cli_render.c);
  * the --message form is cli_render_message() (cli_render_message.c). */
 int cli_render(int argc, char **argv);

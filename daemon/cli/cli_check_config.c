@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/cli/cli_check_config.c: `drumbeat check-config [-c FILE] [--quiet]`:
  * validates a config offline, the way `nginx -t` does: the file itself, then
- * every plugin it references (found, loadable, ABI-compatible, options valid).
- * Every error is printed, one per line; exit 0 when all is valid, 2 if not. */
+ * every plugin it references (found, loadable, ABI-compatible, options valid),
+ * then the templates folder (every template compiled, as the daemon would at
+ * start: syntax errors as file:line:column). Every error is printed, one per line; exit 0 when all is valid, 2 if not. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
 #include "../plugin_loader.h"
+#include "../template_file.h"
 
 static void check_config_usage(FILE *out)
 {
@@ -16,7 +18,8 @@ static void check_config_usage(FILE *out)
             "Usage: drumbeat check-config [-c FILE] [--quiet]\n\n"
             "Checks the config file and every plugin it names, without starting the\n"
             "daemon: JSON syntax, types, unknown keys, names, token files, then each\n"
-            "channel's and enricher's options against its plugin.\n\n"
+            "channel's and enricher's options against its plugin, then every template\n"
+            "in templates.dir (header lines and Mustache syntax, as file:line:column).\n\n"
             "  -c, --config FILE   the config to check (default config/drumbeat.json)\n"
             "  -q, --quiet         print nothing when the config is valid\n"
             "  -h, --help          show this help\n\n"
@@ -66,7 +69,12 @@ int cli_check_config(int argc, char **argv)
     if (prc != 0 && errs.count == 0)
         fprintf(stderr, "drumbeat: %s: the plugin check failed: %s\n", cfg->path,
                 error_text(prc));
-    bool ok = rc == 0 && prc == 0 && errs.count == 0;
+    /* Templates are compiled exactly as drumbeatd compiles them at start. */
+    struct template_set *templates = NULL;
+    int trc = rc == 0 && cfg->templates_dir != NULL
+        ? template_set_load(cfg->templates_dir, &templates, &errs) : 0;
+    template_set_free(templates);
+    bool ok = rc == 0 && prc == 0 && trc == 0 && errs.count == 0;
     print_errors(&errs);
     if (ok && !quiet)
         printf("%s: ok\n", cfg->path);

@@ -4,6 +4,7 @@
  * way the spec does it ({{x}} HTML-escapes), with DATA.json as the context,
  * and prints the result byte for byte (no newline added). Offline: no daemon.
  * Errors are one "file:line:col: message" line on stderr and exit 2.
+ * `drumbeat render --message ...` is handed to cli_render_message().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@ static void render_usage(FILE *out)
 {
     fprintf(out,
             "Usage: drumbeat render TEMPLATE_FILE DATA.json [--partials DIR]\n"
-            "                       [--timezone ZONE] [--seed N]\n\n"
+            "                       [--timezone ZONE] [--seed N]\n"
+            "       drumbeat render --message TEMPLATE_FILE DATA.json (see --message --help)\n\n"
             "Renders TEMPLATE_FILE as a plain Mustache body with DATA.json (a JSON object)\n"
             "as the context and prints it exactly, with no newline added. {{x}} is\n"
             "HTML-escaped as in the Mustache spec; {{{x}}} and {{&x}} are not.\n\n"
@@ -69,6 +71,10 @@ int cli_render(int argc, char **argv)
     const char *files[2] = { NULL, NULL }, *partials_dir = NULL, *tz = NULL;
     unsigned long long seed = 0;
     int nfiles = 0;
+    /* The --message form composes a whole message: cli_render_message.c. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--message") == 0)
+            return cli_render_message(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

@@ -275,6 +275,13 @@ fail:
     return rc;
 }
 
+int cli_api_target(const struct cli_common *common, char *url, size_t url_len, char *token,
+                   size_t token_len)
+{
+    int rc = cli_base_url(common, url, url_len);
+    return rc < 0 ? rc : cli_token(common, token, token_len);
+}
+
 void cli_print_api_error(int status, const json_t *body)
 {
     const char *msg = json_string_value(json_object_get(body, "error"));

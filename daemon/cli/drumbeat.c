@@ -19,6 +19,7 @@ static const struct cli_command cli_commands[] = {
     { "touch", cli_touch, "show a touch, or list touches by state" },
     { "lead", cli_lead, "show a lead with its stage history and events" },
     { "plugin-help", cli_plugin_help, "list a plugin's options (offline)" },
+    { "import", cli_import, "import leads from a CSV or JSON-lines file (streamed)" },
     { "render", cli_render, "render a template file with a JSON context (offline)" },
     { NULL, NULL, NULL },
 };

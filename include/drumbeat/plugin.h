@@ -186,6 +186,14 @@ struct drumbeat_channel_ops {
                 struct drumbeat_op *const *ops, size_t n);
     /* How many messages of one mailbox send() accepts at once; 0 means 1. */
     uint32_t max_batch;
+    /* The payload this channel wants for an email touch: NULL or
+     * "message/rfc822" for the composed RFC 5322 message (mail channels);
+     * "application/json" for a JSON document describing the touch (the
+     * lead, the step, the rendered subject and text, and the composed
+     * message), as an HTTP channel posts it. docs/plugin-guide.md shows the
+     * document. Other payloads (notifications, raw bodies) reach every
+     * channel as they were stored, with their own content_type. */
+    const char *accepts;
 };
 
 struct drumbeat_enricher_ops {

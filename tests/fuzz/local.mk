@@ -11,6 +11,9 @@ EXTRA_DIST += %D%/fuzz_config.c %D%/fuzz_http.c %D%/README.md %D%/corpus
 # templates (Mustache engine)
 FUZZ_TARGETS += %D%/fuzz_template
 EXTRA_DIST += %D%/fuzz_template.c
+# templates/compose (template file header parser)
+FUZZ_TARGETS += %D%/fuzz_template_file
+EXTRA_DIST += %D%/fuzz_template_file.c
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_lead_batch.c: many lead upserts as one writer request, so an
+ * import commits hundreds of rows per transaction (one fsync) and a crash
+ * leaves whole batches or nothing. Per row: look the lead up by its email;
+ * check the suppression list (email, then domain); insert, or merge field by
+ * field in C so that "nothing new" is known exactly (a re-import reports
+ * UNCHANGED and writes nothing); look for another lead with the same name at
+ * the same domain. A dry run does all of it inside a savepoint it rolls back.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+enum { B_EMAIL, B_FIRST, B_LAST, B_COMPANY, B_DOMAIN, B_TITLE, B_PHONE, B_COUNTRY, B_TZ,
+       B_LINKEDIN, B_SOURCE, B_BASIS, B_ATTRS, B_STATUS, B_N };
+
+/* Columns B_FIRST..B_BASIS, merged the same way. */
+static const char *const col_names[B_N] = {
+    "email", "first_name", "last_name", "company", "domain", "title", "phone", "country",
+    "timezone", "linkedin", "source", "lawful_basis", "attrs", "email_status",
+};
+
+struct batch_row {
+    const char *f[B_N];         /* in batch->arena; NULL when absent */
+    bool overwrite;
+};
+
+struct batch {
+    size_t n;
+    unsigned flags;
+    struct batch_row *rows;
+    struct store_lead_outcome *out;
+    char **reasons;             /* per row, malloc'd on the writer thread */
+    char *arena;
+    store_lead_batch_cb cb;
+    void *arg;
+};
+
+static bool empty(const char *s)
+{
+    return s == NULL || *s == '\0';
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+/* Adds new's members to old: missing (or, with overwrite, different) ones;
+ * objects merge recursively. Returns whether old changed. */
+static bool attrs_merge(json_t *old, json_t *new, bool overwrite)
+{
+    const char *key;
+    json_t *v;
+    bool changed = false;
+
+    json_object_foreach(new, key, v) {
+        json_t *cur = json_object_get(old, key);
+        if (json_is_object(cur) && json_is_object(v)) {
+            changed = attrs_merge(cur, v, overwrite) || changed;
+        } else if (cur == NULL || json_is_null(cur) ||
+                   (json_is_string(cur) && json_string_length(cur) == 0) ||
+                   (overwrite && !json_equal(cur, v))) {
+            json_object_set(old, key, v);
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+static int suppression_of(struct store *st, const char *email, const char *domain, char **reason,
+                          bool *hit)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr,
+        "SELECT coalesce(reason, '') FROM suppression WHERE (kind = 'email' AND value = ?1)"
+        " OR (kind = 'domain' AND value = ?2) ORDER BY kind = 'email' DESC LIMIT 1", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, email);
+    store_bind_text(s, 2, domain);
+    rc = sqlite3_step(s);
+    *hit = rc == SQLITE_ROW;
+    if (*hit)
+        *reason = dup_col(s, 0);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+       : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    return rc;
+}
+
+static int probable_dup(struct store *st, const struct batch_row *r, int64_t id, int64_t *dup)
+{
+    sqlite3_stmt *s;
+    *dup = 0;
+    if (empty(r->f[B_FIRST]) || empty(r->f[B_LAST]) || empty(r->f[B_DOMAIN]))
+        return 0;
+    int rc = store_stmt(&st->wr,
+        "SELECT id FROM leads WHERE domain = ?1 AND first_name = ?2 COLLATE NOCASE"
+        " AND last_name = ?3 COLLATE NOCASE AND id != ?4 ORDER BY id LIMIT 1", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, r->f[B_DOMAIN]);
+    store_bind_text(s, 2, r->f[B_FIRST]);
+    store_bind_text(s, 3, r->f[B_LAST]);
+    sqlite3_bind_int64(s, 4, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *dup = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+       : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    return rc;
+}
+
+static int row_insert(struct store *st, struct store_req *req, const struct batch_row *r,
+                      bool suppressed, int64_t *id)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr,
+        "INSERT INTO leads (email, first_name, last_name, company, domain, title, phone,"
+        " country, timezone, linkedin, source, lawful_basis, attrs, email_status, suppressed,"
+        " created_at, updated_at)"
+        " VALUES (?1, nullif(?2, ''), nullif(?3, ''), nullif(?4, ''), nullif(?5, ''),"
+        " nullif(?6, ''), nullif(?7, ''), nullif(?8, ''), nullif(?9, ''), nullif(?10, ''),"
+        " nullif(?11, ''), nullif(?12, ''), coalesce(?13, '{}'), coalesce(?14, 'unknown'),"
+        " ?15, ?16, ?16)", &s);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < B_N; i++)
+        store_bind_text(s, i + 1, r->f[i]);
+    sqlite3_bind_int(s, 15, suppressed);
+    sqlite3_bind_int64(s, 16, req->now);
+    rc = store_stmt_done(&st->wr, s);
+    if (rc < 0)
+        return rc;
+    *id = sqlite3_last_insert_rowid(st->wr.db);
+    json_t *data = json_pack("{s:s?, s:b}", "source", r->f[B_SOURCE], "import", 1);
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    rc = store_event_insert(st, req->now, *id, 0, "lead_created", &req->actor, text, NULL);
+    free(text);
+    return rc;
+}
+
+/* Merges r into the lead at id (whose row is in s, columns in col_names
+ * order starting at 1); sets *changed. */
+static int row_merge(struct store *st, struct store_req *req, const struct batch_row *r,
+                     sqlite3_stmt *cur, bool suppressed, bool *changed)
+{
+    char *val[B_N] = { 0 };
+    json_t *fields = json_array();
+    int64_t id = sqlite3_column_int64(cur, 0);
+    bool was_suppressed = sqlite3_column_int(cur, B_N) != 0;
+    int rc = 0;
+
+    *changed = false;
+    for (int i = B_FIRST; i <= B_BASIS; i++) {
+        val[i] = dup_col(cur, i);
+        if (!empty(r->f[i]) && (empty(val[i]) || (r->overwrite && strcmp(val[i], r->f[i]) != 0))) {
+            free(val[i]);
+            val[i] = strdup(r->f[i]);
+            json_array_append_new(fields, json_string(col_names[i]));
+            *changed = true;
+        }
+    }
+    val[B_STATUS] = dup_col(cur, B_STATUS);
+    if (!empty(r->f[B_STATUS]) && (empty(val[B_STATUS]) || strcmp(val[B_STATUS], "unknown") == 0) &&
+        strcmp(r->f[B_STATUS], "unknown") != 0) {
+        free(val[B_STATUS]);
+        val[B_STATUS] = strdup(r->f[B_STATUS]);
+        json_array_append_new(fields, json_string("email_status"));
+        *changed = true;
+    }
+    json_t *old = json_loads((const char *)sqlite3_column_text(cur, B_ATTRS), 0, NULL);
+    json_t *new = r->f[B_ATTRS] != NULL ? json_loads(r->f[B_ATTRS], 0, NULL) : NULL;
+    if (json_is_object(old) && json_is_object(new) && attrs_merge(old, new, r->overwrite)) {
+        val[B_ATTRS] = json_dumps(old, JSON_COMPACT);
+        json_array_append_new(fields, json_string("attrs"));
+        *changed = true;
+    }
+    json_decref(new);
+    json_decref(old);
+    if (suppressed && !was_suppressed)
+        *changed = true;
+    if (*changed) {
+        sqlite3_stmt *s;
+        rc = store_stmt(&st->wr,
+            "UPDATE leads SET first_name = ?2, last_name = ?3, company = ?4, domain = ?5,"
+            " title = ?6, phone = ?7, country = ?8, timezone = ?9, linkedin = ?10,"
+            " source = ?11, lawful_basis = ?12, attrs = coalesce(?13, attrs),"
+            " email_status = coalesce(?14, email_status), suppressed = max(suppressed, ?15),"
+            " updated_at = ?16 WHERE id = ?1", &s);
+        if (rc == 0) {
+            sqlite3_bind_int64(s, 1, id);
+            for (int i = B_FIRST; i < B_N; i++)
+                store_bind_text(s, i + 1, val[i]);
+            sqlite3_bind_int(s, 15, suppressed);
+            sqlite3_bind_int64(s, 16, req->now);
+            rc = store_stmt_done(&st->wr, s);
+        }
+        if (rc == 0) {
+            json_t *data = json_pack("{s:o, s:b}", "fields", fields, "import", 1);
+            fields = NULL;
+            char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+            json_decref(data);
+            rc = store_event_insert(st, req->now, id, 0, "lead_merged", &req->actor, text, NULL);
+            free(text);
+        }
+    }
+    json_decref(fields);
+    for (int i = 0; i < B_N; i++)
+        free(val[i]);
+    return rc;
+}
+
+static int row_run(struct store *st, struct store_req *req, struct batch *b, size_t i)
+{
+    const struct batch_row *r = &b->rows[i];
+    struct store_lead_outcome *o = &b->out[i];
+    const char *at = strrchr(r->f[B_EMAIL], '@');
+    bool hit = false;
+    sqlite3_stmt *s;
+
+    int rc = suppression_of(st, r->f[B_EMAIL], at + 1, &b->reasons[i], &hit);
+    if (rc < 0)
+        return rc;
+    o->suppressed = hit;
+    rc = store_stmt(&st->wr,
+        "SELECT id, first_name, last_name, company, domain, title, phone, country, timezone,"
+        " linkedin, source, lawful_basis, attrs, email_status, suppressed"
+        " FROM leads WHERE email = ?1", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, r->f[B_EMAIL]);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        bool changed = false;
+        o->lead_id = sqlite3_column_int64(s, 0);
+        rc = row_merge(st, req, r, s, hit, &changed);
+        o->result = changed ? STORE_LEAD_UPDATED : STORE_LEAD_UNCHANGED;
+        sqlite3_reset(s);
+        return rc;
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    if (rc < 0)
+        return rc;
+    rc = probable_dup(st, r, 0, &o->probable_dup_of);
+    if (rc < 0)
+        return rc;
+    o->result = STORE_LEAD_CREATED;
+    return row_insert(st, req, r, hit, &o->lead_id);
+}
+
+static int batch_run(struct store *st, struct store_req *req)
+{
+    struct batch *b = req->priv;
+    bool dry = (b->flags & STORE_BATCH_DRY_RUN) != 0;
+    int rc = dry ? store_exec(&st->wr, "SAVEPOINT dry_run") : 0;
+
+    for (size_t i = 0; rc == 0 && i < b->n; i++)
+        rc = row_run(st, req, b, i);
+    for (size_t i = 0; i < b->n; i++)
+        b->out[i].suppressed_reason = b->reasons[i];
+    if (dry && !sqlite3_get_autocommit(st->wr.db)) {
+        store_exec(&st->wr, "ROLLBACK TO dry_run");
+        store_exec(&st->wr, "RELEASE dry_run");
+    }
+    req->id = b->n > 0 ? b->out[b->n - 1].lead_id : 0;
+    return rc;
+}
+
+static void batch_done(struct store_req *req)
+{
+    struct batch *b = req->priv;
+    b->cb(req->status, req->status == 0 ? b->out : NULL, req->status == 0 ? b->n : 0, b->arg);
+}
+
+static void batch_free(struct store_req *req)
+{
+    struct batch *b = req->priv;
+    if (b == NULL)
+        return;
+    for (size_t i = 0; b->reasons != NULL && i < b->n; i++)
+        free(b->reasons[i]);
+    free(b->reasons);
+    free(b->rows);
+    free(b->out);
+    free(b->arena);
+    free(b);
+}
+
+static const char *row_field(const struct store_lead_in *in, int i)
+{
+    const char *f[B_N] = {
+        in->email, in->first_name, in->last_name, in->company, in->domain, in->title,
+        in->phone, in->country, in->timezone, in->linkedin, in->source, in->lawful_basis,
+        in->attrs_json, in->email_status,
+    };
+    return f[i];
+}
+
+int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, size_t n,
+                            unsigned flags, const struct store_actor *actor,
+                            store_lead_batch_cb cb, void *arg)
+{
+    size_t bytes = 0;
+
+    if (n == 0 || rows == NULL || cb == NULL)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = rows[i].email;
+        const char *at = e != NULL ? strrchr(e, '@') : NULL;
+        if (at == NULL || at == e || at[1] == '\0' || rows[i].attrs != NULL)
+            return -EINVAL;
+        for (int k = 0; k < B_N; k++)
+            bytes += row_field(&rows[i], k) != NULL ? strlen(row_field(&rows[i], k)) + 1 : 0;
+        bytes += strlen(at + 1) + 1;   /* room for a defaulted domain */
+    }
+    struct store_req *req = store_req_new(batch_run, actor, NULL, NULL);
+    struct batch *b = calloc(1, sizeof(*b));
+    if (req == NULL || b == NULL)
+        goto oom;
+    req->priv = b;
+    req->cleanup = batch_free;
+    req->done = batch_done;
+    b->n = n;
+    b->flags = flags;
+    b->cb = cb;
+    b->arg = arg;
+    b->rows = calloc(n, sizeof(*b->rows));
+    b->out = calloc(n, sizeof(*b->out));
+    b->reasons = calloc(n, sizeof(*b->reasons));
+    b->arena = malloc(bytes);
+    if (b->rows == NULL || b->out == NULL || b->reasons == NULL || b->arena == NULL)
+        goto oom;
+    char *p = b->arena;
+    for (size_t i = 0; i < n; i++) {
+        struct batch_row *r = &b->rows[i];
+        r->overwrite = rows[i].overwrite;
+        for (int k = 0; k < B_N; k++) {
+            const char *v = row_field(&rows[i], k);
+            if (v == NULL)
+                continue;
+            size_t len = strlen(v) + 1;
+            memcpy(p, v, len);
+            r->f[k] = p;
+            p += len;
+        }
+        /* As store_lead_upsert(): a case-blind key, and the domain defaults
+         * to the email's unless the caller set one (or "" for none). */
+        store_lower((char *)r->f[B_EMAIL]);
+        if (r->f[B_DOMAIN] == NULL) {
+            const char *at = strrchr(r->f[B_EMAIL], '@') + 1;
+            size_t len = strlen(at) + 1;
+            memcpy(p, at, len);
+            r->f[B_DOMAIN] = p;
+            p += len;
+        }
+        store_lower((char *)r->f[B_DOMAIN]);
+    }
+    return store_writer_submit(st, req);
+
+oom:
+    if (req != NULL)
+        store_req_free(req);
+    else
+        free(b);
+    return -ENOMEM;
+}

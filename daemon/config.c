@@ -22,7 +22,8 @@
 
 static const char *const top_keys[] = {
     "daemon", "store", "api", "public", "public_url", "plugin_path", "company",
-    "team", "mailboxes", "channels", "enrichers", "templates", "import", NULL,
+    "team", "mailboxes", "channels", "enrichers", "templates", "import",
+    "notifications", NULL,
 };
 
 static int listener_defaults(struct config_listener *l, int port)
@@ -74,6 +75,7 @@ void config_free(struct config *cfg)
     config_team_free(cfg);
     config_instances_free(cfg);
     config_import_free(cfg);
+    config_notifications_free(cfg);
     free(cfg);
 }
 
@@ -144,6 +146,7 @@ int config_load_string(const char *text, size_t len, const char *name,
     config_load_instances(&ctx, root, cfg);
     config_load_team(&ctx, root, cfg);
     config_load_import(&ctx, root, cfg);
+    config_load_notifications(&ctx, root, cfg);
 check:
     if (ctx.oom) {
         struct errbuf err = { 0 };

@@ -74,6 +74,14 @@ struct config_import {
     int batch_rows;            /* rows per store transaction, default 500 */
 };
 
+/* "notifications": one subscriber of lead events (config_notifications.c).
+ * Each matching event becomes a touch of kind "notification" on channel. */
+struct config_notification {
+    char **events;         /* NULL-terminated: event types, "*" or "prefix_*" */
+    char *channel;         /* the channel instance that carries them */
+    char **lead_fields;    /* NULL-terminated lead fields shared; empty by default */
+};
+
 /* One configured plugin instance (a channel or an enricher). */
 struct config_plugin_instance {
     char *name;            /* unique among instances, "primary" */
@@ -116,6 +124,7 @@ struct config {
     struct config_mailbox *mailboxes; size_t n_mailboxes;
     struct config_plugin_instance *channels; size_t n_channels;
     struct config_plugin_instance *enrichers; size_t n_enrichers;
+    struct config_notification *notifications; size_t n_notifications;
 };
 
 /* The collected errors of one load. */

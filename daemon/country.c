@@ -11,6 +11,7 @@
  * code. No third-party table or code was copied.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -176,9 +177,21 @@ const struct country *country_by_iso2(const char *iso2)
     return NULL;
 }
 
+#define N_COUNTRIES (sizeof(countries) / sizeof(countries[0]))
+
+/* The names folded once: country_find() runs for every imported row. */
+static char folded_names[N_COUNTRIES][48];
+static pthread_once_t folded_once = PTHREAD_ONCE_INIT;
+
+static void fold_names(void)
+{
+    for (size_t i = 0; i < N_COUNTRIES; i++)
+        fold(countries[i].name, folded_names[i], sizeof(folded_names[i]));
+}
+
 const struct country *country_find(const char *text)
 {
-    char key[96], name[96];
+    char key[96];
 
     if (text == NULL)
         return NULL;
@@ -186,13 +199,12 @@ const struct country *country_find(const char *text)
     if (key[0] == '\0')
         return NULL;
     size_t klen = strlen(key);
-    for (size_t i = 0; i < sizeof(countries) / sizeof(countries[0]); i++) {
+    pthread_once(&folded_once, fold_names);
+    for (size_t i = 0; i < N_COUNTRIES; i++) {
         const struct country *c = &countries[i];
         if ((klen == 2 && strncasecmp(c->iso2, key, 2) == 0) ||
-            (klen == 3 && strncasecmp(c->iso3, key, 3) == 0))
-            return c;
-        fold(c->name, name, sizeof(name));
-        if (strcmp(name, key) == 0)
+            (klen == 3 && strncasecmp(c->iso3, key, 3) == 0) ||
+            strcmp(folded_names[i], key) == 0)
             return c;
     }
     for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "dispatch.h"
+#include "dispatch_json.h"
 #include "draft.h"
 #include "log.h"
 #include "plugin_loader.h"
@@ -31,6 +32,7 @@ struct dispatch_item {
     struct dispatch_batch *batch;   /* borrowed back-pointer */
     int64_t touch_id;
     int attempts;
+    bool notification;              /* an event notification: retried for days */
     char *recipient;
     char *idempotency_key;
     char *content_type;
@@ -167,7 +169,8 @@ static void dispatch_record(struct dispatch_item *it, const struct drumbeat_resu
         break;
     case DRUMBEAT_RETRY:
         outcome = "retry";
-        if (it->attempts >= DISPATCH_MAX_ATTEMPTS) {
+        if (it->attempts >= (it->notification ? DISPATCH_MAX_ATTEMPTS_NOTIFICATION
+                                              : DISPATCH_MAX_ATTEMPTS)) {
             out.state = TOUCH_FAILED;
             out.reason = "retries_exhausted";
             dp->stats.failed++;
@@ -229,6 +232,7 @@ static int dispatch_item_fill(struct dispatch *dp, struct dispatch_item *it,
 {
     it->touch_id = t->touch_id;
     it->attempts = t->attempts;
+    it->notification = t->kind != NULL && strcmp(t->kind, "notification") == 0;
     it->recipient = strdup(t->recipient != NULL ? t->recipient : "");
     it->idempotency_key = strdup(t->idempotency_key);
     if (it->recipient == NULL || it->idempotency_key == NULL)
@@ -248,16 +252,22 @@ static int dispatch_item_fill(struct dispatch *dp, struct dispatch_item *it,
         it->sender = strdup(mb->address);
 
     if (t->content_type != NULL && strcmp(t->content_type, DRAFT_CONTENT_TYPE) == 0) {
+        /* A channel that takes JSON (a webhook) gets the touch as a document
+         * (dispatch_json.h); every other channel gets the composed MIME. */
+        const char *accepts = plugins_channel_accepts(dp->d->plugins, t->channel);
+        bool json = accepts != NULL && strcmp(accepts, "application/json") == 0;
         struct errbuf err = { 0 };
-        int rc = draft_compose(t->payload, t->payload_len, mb, t->recipient,
-                               t->idempotency_key, clock_now_ms(), &it->payload,
-                               &it->payload_len, &err);
+        int rc = json ? dispatch_json_build(dp->d->store, t, mb, clock_now_ms(), &it->payload,
+                                            &it->payload_len, &err)
+                      : draft_compose(t->payload, t->payload_len, mb, t->recipient,
+                                      t->idempotency_key, clock_now_ms(), &it->payload,
+                                      &it->payload_len, &err);
         if (rc < 0) {
             static char buf[600];
             *why = errbuf_format(&err, buf, sizeof(buf));
             return rc;
         }
-        it->content_type = strdup("message/rfc822");
+        it->content_type = strdup(json ? "application/json" : "message/rfc822");
     } else {
         it->payload = malloc(t->payload_len + 1);
         if (it->payload != NULL) {

@@ -27,6 +27,11 @@ struct dispatch;
 #define DISPATCH_WINDOW 64
 /* RETRY outcomes after which a touch fails with reason retries_exhausted. */
 #define DISPATCH_MAX_ATTEMPTS 8
+/* The same for event notifications (touches of kind "notification"): a
+ * subscriber that is down for a weekend still gets every event. With the
+ * backoff below (at most 1 h) this is about three days; after that the touch
+ * ends failed and stays in the store with its payload, never dropped. */
+#define DISPATCH_MAX_ATTEMPTS_NOTIFICATION 80
 
 struct dispatch_stats {
     uint64_t claimed, sent, retried, failed, in_doubt;

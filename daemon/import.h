@@ -39,7 +39,7 @@
 #include "store.h"
 
 #define IMPORT_CHUNK (256u * 1024)
-#define IMPORT_MAX_BATCHES 4
+#define IMPORT_MAX_BATCHES 12
 #define IMPORT_LIST_MAX 1000
 
 struct import;

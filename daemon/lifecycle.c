@@ -24,6 +24,7 @@
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "plugin_loader.h"
 #include "store.h"
@@ -219,6 +220,7 @@ static void lifecycle_reload(struct lifecycle *lc)
     struct template_set *old_templates = d->templates;
     d->cfg = fresh;
     d->templates = templates;
+    notify_configure(d);
     config_free(old);
     template_set_free(old_templates);
     d->reloads++;
@@ -282,6 +284,8 @@ static int lifecycle_start(struct lifecycle *lc)
         log_error("msg=\"cannot start\" error=%s", error_name(rc));
         return -1;
     }
+    if (notify_configure(d) < 0)
+        return -1;
     /* A plugin that fails to load is marked failed; the daemon carries on. */
     plugins_load(d->plugins, d->cfg, &errs);
     config_errors_log(&errs);

@@ -46,6 +46,9 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/country.c %D%/country.h %D%/phone.c %D%/phone.h \
 	%D%/tz_infer.c %D%/tz_infer.h %D%/import_map.c %D%/import_map.h %D%/config_import.c
 %C%_libcore_la_SOURCES += %D%/store_lead_batch.c
+# -- channels/webhook (JSON payloads for JSON channels, event notifications) --
+%C%_libcore_la_SOURCES += %D%/dispatch_json.c %D%/dispatch_json.h %D%/config_notifications.c \
+	%D%/store_notify.c %D%/notify.c %D%/notify.h
 %C%_libcore_la_SOURCES += %D%/import_row.c %D%/import_row.h %D%/import_parse.c \
 	%D%/import_parse.h %D%/import.c %D%/import.h
 %C%_libcore_la_SOURCES += %D%/api_imports.c

@@ -166,6 +166,30 @@ int store_event_append(struct store *st, int64_t lead_id, int64_t touch_id,
  * or of all; a JSON array. */
 int store_events_list(struct store *st, int64_t lead_id, int limit, json_t **out);
 
+/* ---- event notifications (store_notify.c) ---- */
+/* One subscriber: events of a lead whose type matches one of events ("*",
+ * an exact type, or "prefix_*") become touches on channel. */
+struct store_notify_rule {
+    const char *channel;
+    const char *const *events;       /* NULL-terminated */
+    const char *const *lead_fields;  /* NULL-terminated lead columns to include, or NULL */
+};
+/* Replaces the rules (copied) for every write queued after this call. From
+ * then on, each event of a lead that a rule matches gets, in the same
+ * transaction as the event (so the notification exists exactly when the
+ * event does), one scheduled touch per channel: kind "notification",
+ * content_type "application/json", due now, with the payload
+ *   {"event", "event_id", "at" (UTC ms), "time" (ISO 8601), "lead_id",
+ *    "touch_id" (or null), "actor": {"kind", "name"}, "data", "lead"
+ *    (only the rule's lead_fields; absent when none)}
+ * Events about notification touches themselves never notify, and events
+ * without a lead are not notified. n may be 0 (no rules). Returns 0,
+ * -ENOMEM or -ESHUTDOWN. */
+int store_notify_configure(struct store *st, const struct store_notify_rule *rules, size_t n);
+/* created(arg) runs on the loop thread after a commit that created
+ * notification touches (so a dispatcher can claim them). NULL clears it. */
+void store_notify_set_hook(struct store *st, void (*created)(void *arg), void *arg);
+
 /* ---- touches ---- */
 struct store_touch_in {
     int64_t lead_id;
@@ -191,6 +215,7 @@ struct store_claimed {
     const char *payload; size_t payload_len;
     const char *idempotency_key;
     int attempts;                /* including this one */
+    const char *kind;            /* "email", "notification", ... (store_touch_in.kind) */
 };
 typedef void (*store_claim_cb)(int status, const struct store_claimed *touches,
                                size_t n, void *arg);

@@ -36,6 +36,7 @@ static void claim_rows_free(struct claim_req *c)
         free((char *)t->content_type);
         free((char *)t->payload);
         free((char *)t->idempotency_key);
+        free((char *)t->kind);
     }
     free(c->rows);
     c->rows = NULL;
@@ -80,7 +81,7 @@ static int claim_run(struct store *st, struct store_req *req)
         " WHERE id IN (SELECT id FROM touches WHERE state = 'scheduled' AND channel = ?1"
         " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3 ORDER BY due_at, id LIMIT ?4)"
         " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload,"
-        " idempotency_key, attempts, due_at", &s);
+        " idempotency_key, attempts, due_at, kind", &s);
     if (rc < 0)
         return rc;
     c->rows = calloc((size_t)c->limit, sizeof(*c->rows));
@@ -105,6 +106,7 @@ static int claim_run(struct store *st, struct store_req *req)
         r->c.idempotency_key = column_dup(s, 7, NULL, &oom);
         r->c.attempts = sqlite3_column_int(s, 8);
         r->due_at = sqlite3_column_int64(s, 9);
+        r->c.kind = column_dup(s, 10, NULL, &oom);
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
     sqlite3_reset(s);

@@ -28,8 +28,15 @@ int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t to
     store_bind_text(s, 6, actor != NULL ? actor->name : NULL);
     store_bind_text(s, 7, data_json);
     rc = store_stmt_done(&st->wr, s);
-    if (rc == 0 && id != NULL)
-        *id = sqlite3_last_insert_rowid(st->wr.db);
+    if (rc < 0)
+        return rc;
+    int64_t event_id = sqlite3_last_insert_rowid(st->wr.db);
+    if (id != NULL)
+        *id = event_id;
+    /* Subscribers' notifications go in with the event, in its transaction:
+     * they exist exactly when the event does. */
+    if (st->notify != NULL && lead_id > 0)
+        rc = store_notify_event(st, event_id, at, lead_id, touch_id, type, actor, data_json);
     return rc;
 }
 

@@ -44,6 +44,12 @@ struct store {
     struct store_conn rd;       /* loop thread: short indexed reads */
     struct store_conn wr;       /* writer thread: every write */
     struct store_writer writer;
+    /* Event notifications (store_notify.c). */
+    struct store_notify_set *notify;    /* writer thread only */
+    bool notify_created;                /* writer thread: this batch made some */
+    bool notify_kick;                   /* under writer.mu: committed, not yet told */
+    void (*notify_hook)(void *arg);     /* loop thread */
+    void *notify_hook_arg;
 };
 
 /* Opens path on c with the pragmas every connection needs (WAL,
@@ -80,6 +86,16 @@ const char *store_actor_kind_name(enum store_actor_kind kind);
 int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t touch_id,
                        const char *type, const struct store_req_actor *actor,
                        const char *data_json, int64_t *id);
+
+/* store_notify.c, writer thread: after event event_id was inserted, inserts
+ * the notification touches the rules ask for. 0 or a negative errno. */
+int store_notify_event(struct store *st, int64_t event_id, int64_t at, int64_t lead_id,
+                       int64_t touch_id, const char *type, const struct store_req_actor *actor,
+                       const char *data_json);
+/* store_notify.c: frees the rules (store_close, after the writer stopped). */
+void store_notify_free(struct store *st);
+/* store_notify.c, loop thread: tells the hook, if a commit made notifications. */
+void store_notify_deliver(struct store *st, bool kick);
 
 /* store_migrations.c: applies pending migrations on c (the write connection,
  * before the writer thread starts) in one transaction; sets *version and

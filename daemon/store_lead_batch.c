@@ -30,6 +30,8 @@ struct batch_row {
 struct batch {
     size_t n;
     unsigned flags;
+    bool check_suppression;     /* false when the list is empty */
+    char *event_data;           /* the lead_created event's data, shared */
     struct batch_row *rows;
     struct store_lead_outcome *out;
     char **reasons;             /* per row, malloc'd on the writer thread */
@@ -69,6 +71,19 @@ static bool attrs_merge(json_t *old, json_t *new, bool overwrite)
         }
     }
     return changed;
+}
+
+static int suppression_any(struct store *st, bool *any)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "SELECT EXISTS (SELECT 1 FROM suppression)", &s);
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_step(s);
+    *any = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    return rc;
 }
 
 static int suppression_of(struct store *st, const char *email, const char *domain, char **reason,
@@ -117,7 +132,7 @@ static int probable_dup(struct store *st, const struct batch_row *r, int64_t id,
 }
 
 static int row_insert(struct store *st, struct store_req *req, const struct batch_row *r,
-                      bool suppressed, int64_t *id)
+                      bool suppressed, const char *event_data, int64_t *id)
 {
     sqlite3_stmt *s;
     int rc = store_stmt(&st->wr,
@@ -138,6 +153,9 @@ static int row_insert(struct store *st, struct store_req *req, const struct batc
     if (rc < 0)
         return rc;
     *id = sqlite3_last_insert_rowid(st->wr.db);
+    if (event_data != NULL)
+        return store_event_insert(st, req->now, *id, 0, "lead_created", &req->actor,
+                                  event_data, NULL);
     json_t *data = json_pack("{s:s?, s:b}", "source", r->f[B_SOURCE], "import", 1);
     char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
@@ -225,7 +243,8 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     bool hit = false;
     sqlite3_stmt *s;
 
-    int rc = suppression_of(st, r->f[B_EMAIL], at + 1, &b->reasons[i], &hit);
+    int rc = b->check_suppression
+           ? suppression_of(st, r->f[B_EMAIL], at + 1, &b->reasons[i], &hit) : 0;
     if (rc < 0)
         return rc;
     o->suppressed = hit;
@@ -253,14 +272,23 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     if (rc < 0)
         return rc;
     o->result = STORE_LEAD_CREATED;
-    return row_insert(st, req, r, hit, &o->lead_id);
+    const char *src0 = b->rows[0].f[B_SOURCE], *src = r->f[B_SOURCE];
+    bool same = src0 == NULL ? src == NULL : src != NULL && strcmp(src0, src) == 0;
+    return row_insert(st, req, r, hit, same ? b->event_data : NULL, &o->lead_id);
 }
 
 static int batch_run(struct store *st, struct store_req *req)
 {
     struct batch *b = req->priv;
     bool dry = (b->flags & STORE_BATCH_DRY_RUN) != 0;
-    int rc = dry ? store_exec(&st->wr, "SAVEPOINT dry_run") : 0;
+    /* SQLite's default 2 MiB page cache turns every index lookup of a big
+     * import into a pread; 32 MiB holds the hot index pages of millions of
+     * leads (the writer connection keeps it afterwards). */
+    int rc = store_exec(&st->wr, "PRAGMA cache_size = -32768");
+    if (rc == 0 && dry)
+        rc = store_exec(&st->wr, "SAVEPOINT dry_run");
+    if (rc == 0)
+        rc = suppression_any(st, &b->check_suppression);
 
     for (size_t i = 0; rc == 0 && i < b->n; i++)
         rc = row_run(st, req, b, i);
@@ -291,6 +319,7 @@ static void batch_free(struct store_req *req)
     free(b->rows);
     free(b->out);
     free(b->arena);
+    free(b->event_data);
     free(b);
 }
 
@@ -363,6 +392,10 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
         }
         store_lower((char *)r->f[B_DOMAIN]);
     }
+    /* Rows of one import share their source: the event text is made once. */
+    json_t *data = json_pack("{s:s?, s:b}", "source", b->rows[0].f[B_SOURCE], "import", 1);
+    b->event_data = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
     return store_writer_submit(st, req);
 
 oom:

@@ -192,6 +192,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         int64_t ok = 0;
+        st->notify_created = false;
         bool committed = writer_run_batch(st, batch, &ok);
         if (committed && ++dirty >= WRITER_CHECKPOINT_COMMITS) {
             dirty = 0;
@@ -202,6 +203,7 @@ static void *writer_main(void *arg)
         if (committed) {
             w->commits++;
             w->writes_committed += ok;
+            st->notify_kick = st->notify_kick || st->notify_created;
         }
         struct store_req *last = batch;
         while (last->next != NULL)
@@ -225,6 +227,8 @@ static void writer_deliver(struct store *st)
     pthread_mutex_lock(&w->mu);
     struct store_req *r = w->done_head;
     w->done_head = w->done_tail = NULL;
+    bool kick = st->notify_kick && !w->stopping;
+    st->notify_kick = false;
     pthread_mutex_unlock(&w->mu);
     while (r != NULL) {
         struct store_req *next = r->next;
@@ -235,6 +239,7 @@ static void writer_deliver(struct store *st)
         store_req_free(r);
         r = next;
     }
+    store_notify_deliver(st, kick);
 }
 
 static void on_writer_async(uv_async_t *handle)

@@ -41,9 +41,9 @@ struct template_partials;   /* name -> compiled template; lazily loaded, cached 
  * file in errors ("templates/intro.mustache"); may be NULL. On a syntax error
  * returns -EINVAL with err->file = name, err->line/column (1-based) and
  * err->what saying what was expected, e.g.
- * "expected '}}' to close the tag opened at 3:5, found the end of the
- * template" (an unclosed tag is reported where it opens; an unclosed section
- * at the end, naming where it opened). -ENOMEM when out of memory. */
+ * "expected '}}' to close the tag opened at 3:5" (an unclosed tag is reported
+ * at the end of the line it opens on; an unclosed section at the end of the
+ * template, naming where it opened). -ENOMEM when out of memory. */
 int template_compile(const char *src, size_t len, const char *name,
                      struct template **out, struct errbuf *err);
 void template_free(struct template *t);

@@ -378,11 +378,15 @@ static int parse(struct parser *p)
         size_t cl = strlen(closer);
         const char *c = cl <= len - off ? memmem(s + off, len - off, closer, cl) : NULL;
         if (c == NULL) {
-            /* Reported at the tag itself: that is the line to fix, however
-             * far away the end of the template is. */
+            /* Reported at the end of the tag's own line, where the closer
+             * usually belongs: that is the line to fix, however far away
+             * the end of the template is. */
+            size_t eol = tag;
+            while (eol < len && s[eol] != '\n' && s[eol] != '\r')
+                eol++;
             line_col(s, tag, &line, &col);
-            return perr(p, tag, "expected '%s' to close the tag opened at %d:%d, "
-                        "found the end of the template", closer, line, col);
+            return perr(p, eol, "expected '%s' to close the tag opened at %d:%d",
+                        closer, line, col);
         }
         size_t end = (size_t)(c - s), tag_end = end + cl;
         bool standalone = false;

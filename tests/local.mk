@@ -120,12 +120,29 @@ check_PROGRAMS += %D%/plugins/t_channel_webhook
 %C%_plugins_t_channel_webhook_CFLAGS = $(TEST_CFLAGS)
 %C%_plugins_t_channel_webhook_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
 %C%_plugins_t_channel_webhook_LDADD = $(TEST_LDADD)
+# -- channels/smtp (plugins/channel_smtp) --
+check_PROGRAMS += %D%/plugins/t_smtp_classify %D%/plugins/t_channel_smtp
+%C%_plugins_t_smtp_classify_SOURCES = %D%/plugins/t_smtp_classify.c \
+	plugins/channel_smtp/smtp_classify.c plugins/channel_smtp/smtp_classify.h
+%C%_plugins_t_smtp_classify_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_smtp_classify_LDADD = $(TEST_LDADD)
+%C%_plugins_t_channel_smtp_SOURCES = %D%/plugins/t_channel_smtp.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_channel_smtp_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_channel_smtp_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_channel_smtp_LDADD = $(TEST_LDADD)
 # -- end-to-end tests --
 E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh \
 	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh \
 	%D%/integration/t_render_message.sh
 # (templates) drumbeat render
 E2E_TESTS += %D%/integration/t_render.sh
+# (channels/smtp) drumbeat send through channel_smtp to aiosmtpd
+E2E_TESTS += %D%/integration/t_smtp_send.sh
+# (import) drumbeat import, re-import, crash mid-import
+E2E_TESTS += %D%/integration/t_import.sh
+# (channels/webhook) webhook channel and event notifications
+E2E_TESTS += %D%/integration/t_webhook.sh
 dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh
 TESTS += $(E2E_TESTS)
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <drumbeat/plugin.h>
 
@@ -34,6 +35,7 @@ struct smtp_server {
 struct smtp_job {
     struct smtp_job *next;
     struct smtp_plugin *sp;
+    long session_ms;               /* how long the session took, for the log */
     struct smtp_session_report rep;
     size_t n;
     struct smtp_item items[];
@@ -114,7 +116,12 @@ static bool can_start(const struct smtp_plugin *sp)
 static void smtp_work(void *arg)
 {
     struct smtp_job *job = arg;
+    struct timespec a, b;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
     smtp_session_run(&job->sp->conf, job->sp->tls, job->items, job->n, &job->rep);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    job->session_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 }
 
 static void smtp_after(void *arg, int status);
@@ -202,8 +209,8 @@ static void log_batch(struct smtp_plugin *sp, const struct smtp_job *job)
                       sp->conf.hostport, job->rep.reason, job->n);
     sp->host->log(sp->inst, DRUMBEAT_LOG_DEBUG,
                   "msg=\"batch done\" server=%s tls=%s sent=%zu retry=%zu failed=%zu "
-                  "in_doubt=%zu", sp->conf.hostport, job->rep.tls_up ? "yes" : "no", done, retry,
-                  failed, doubt);
+                  "in_doubt=%zu session_ms=%ld", sp->conf.hostport, job->rep.tls_up ? "yes" : "no",
+                  done, retry, failed, doubt, job->session_ms);
 }
 
 /* An AUTH rejection pauses the mailbox (FAILED, scope MAILBOX) once it has

@@ -443,7 +443,14 @@ int smtp_tls_ctx_new(const struct smtp_conf *conf, SSL_CTX **out, char *err, siz
 
     if (ctx == NULL)
         return snprintf(err, errlen, "cannot create a TLS context"), -ENOMEM;
+    /* TLS 1.2 only. libesmtp 1.1.0's I/O layer polls the socket and asks
+     * SSL_pending() before reading; with TLS 1.3 the server's post-handshake
+     * NewSessionTicket records can leave a reply inside OpenSSL where that
+     * check does not see it, and the session stalls until its timeout (seen
+     * against aiosmtpd in about one session in five). Every relay we
+     * target (Google, Microsoft, Postfix) speaks TLS 1.2. */
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
     /* VERIFY_NONE lets the handshake finish so that libesmtp reports the
      * verification result through its events, where we refuse it (and can
      * say why); nothing is sent before that decision. */

@@ -14,6 +14,9 @@ EXTRA_DIST += %D%/fuzz_template.c
 # templates/compose (template file header parser)
 FUZZ_TARGETS += %D%/fuzz_template_file
 EXTRA_DIST += %D%/fuzz_template_file.c
+# (import) CSV/JSON-lines row parsing, mapping and validation
+FUZZ_TARGETS += %D%/fuzz_csv_import
+EXTRA_DIST += %D%/fuzz_csv_import.c
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -111,7 +111,7 @@ def authenticator(cfg):
         ok = (isinstance(auth_data, LoginPassword) and
               auth_data.login.decode() == want["user"] and
               auth_data.password.decode() == want["password"])
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
     return check
 
 

@@ -37,7 +37,7 @@ is "$out" "[&lt;&amp;&gt;]" "partials are read beside the template without --par
 printf 'line one\n  {{#items}}\n{{name}\n' >"$D/bad.mustache"
 "$DRUMBEAT" render "$D/bad.mustache" "$D/data.json" >"$T/out" 2>"$T/err"; rc=$?
 is "$rc" 2 "a syntax error exits 2"
-like "$(cat "$T/err")" "^$D/bad.mustache:3:1: expected '}}' to close the tag opened at 3:1, found the end of the template\$" \
+like "$(cat "$T/err")" "^$D/bad.mustache:3:8: expected '}}' to close the tag opened at 3:1\$" \
   "the error is one file:line:col: message line"
 is "$(wc -c <"$T/out" | tr -d ' ')" 0 "nothing is printed on stdout after an error"
 

@@ -159,13 +159,13 @@ static int send_all(uv_loop_t *loop, struct plugins *p, struct drumbeat_message 
 
 static const char *const BODY1 =
     "From: Ada <ada@example.com>\r\nTo: a@example.org\r\nSubject: one\r\n"
-    "Message-ID: <k1@example.com>\r\nMIME-Version: 1.0\r\n"
+    "Date: Mon, 2 Mar 2026 09:00:00 +0000\r\nMessage-ID: <k1@example.com>\r\nMIME-Version: 1.0\r\n"
     "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    "Hola Mar\xc3\xada,\r\n.a line that starts with a dot\r\n.\r\nbye\r\n";
+    "Hola Mar\xc3\xad" "a,\r\n.a line that starts with a dot\r\n.\r\nbye\r\n";
 static const char *const BODY2 = "From: ada@example.com\r\nTo: b@example.org\r\nSubject: two\r\n"
-                                 "Message-ID: <k2@example.com>\r\n\r\nbody two\r\n";
+                                 "Date: Mon, 2 Mar 2026 09:00:00 +0000\r\nMessage-ID: <k2@example.com>\r\n\r\nbody two\r\n";
 static const char *const BODY3 = "From: ada@example.com\r\nTo: c@example.org\r\nSubject: three\r\n"
-                                 "Message-ID: <k3@example.com>\r\n\r\nbody three\r\n";
+                                 "Date: Mon, 2 Mar 2026 09:00:00 +0000\r\nMessage-ID: <k3@example.com>\r\n\r\nbody three\r\n";
 
 static void batch_delivered(uv_loop_t *loop)
 {
@@ -359,7 +359,7 @@ static void starttls_and_auth(uv_loop_t *loop)
 
     snprintf(dir, sizeof(dir), "%s", tap_tmpdir());
     if (make_cert(dir, cert, key, sizeof(cert)) < 0) {
-        tap_skip(17, "openssl could not make a certificate");
+        tap_skip(15, "openssl could not make a certificate");
         return;
     }
     snprintf(extra, sizeof(extra), "\"tls\": {\"cert\": \"%s\", \"key\": \"%s\"}", cert, key);
@@ -470,7 +470,7 @@ static void refused_configs(uv_loop_t *loop)
     struct plugins *p = load(loop, o, &ci);
     char *log = test_capture_end();
     tap_ok(!plugins_channel_ready(p, "smtp"), "AUTH over opportunistic STARTTLS: refused at init");
-    tap_contains(log, "AUTH needs tls \\\"starttls\\\"", "... saying what to change");
+    tap_contains(log, "AUTH needs tls \"starttls\"", "... saying what to change");
     tap_ok(strstr(log, "Wr0ng-pw-value") == NULL, "... without the password");
     free(log);
     plugins_free(p);
@@ -495,7 +495,7 @@ int main(void)
     /* The daemon ignores SIGPIPE; so must its stand-in, or a server that
      * hangs up kills the test. */
     signal(SIGPIPE, SIG_IGN);
-    tap_plan(67);
+    tap_plan(61);
     uv_loop_init(&loop);
     batch_delivered(&loop);
     replies_classified(&loop);

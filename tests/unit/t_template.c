@@ -191,8 +191,8 @@ static void expect_error(const char *src, int line, int col, const char *what, c
 
 static void syntax_errors(void)
 {
-    expect_error("Hello\n  {{name", 2, 3, "expected '}}' to close the tag opened at 2:3", "unclosed tag");
-    expect_error("{{{name}}", 1, 1, "expected '}}}' to close the tag opened at 1:1", "unclosed triple");
+    expect_error("Hello\n  {{name\nmore", 2, 9, "expected '}}' to close the tag opened at 2:3", "unclosed tag");
+    expect_error("{{{name}}", 1, 10, "expected '}}}' to close the tag opened at 1:1", "unclosed triple");
     expect_error("a\n{{#items}}\nx\n", 4, 1, "expected '{{/items}}' to close the section opened at 2:1",
                  "unclosed section");
     expect_error("{{#a}}\n {{^b}}x{{/a}}", 2, 9,

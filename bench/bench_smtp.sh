@@ -1,0 +1,186 @@
+#!/bin/sh
+# bench/bench_smtp.sh: 10,000 personalized emails through drumbeatd and
+# channel_smtp (render from the API's per-lead text, GMime compose, durable
+# state in SQLite, SMTP) to Postfix's smtp-sink on loopback, beside:
+#   (a) smtp-source blasting the same sink with as many parallel sessions as
+#       the daemon uses (the limit),
+#   (b) a Python smtplib script rendering a template per lead over one
+#       persistent connection,
+#   (c) nodemailer with a connection pool.
+# Prints messages/s for each and the ratios. Not part of make check.
+#
+# The daemon's 10,000 touches are created first through POST /api/touches
+# (due in an hour on the test clock, so nothing is sent while they arrive;
+# that rate is printed too), then the test clock is advanced and the send
+# is timed until the store counts 10,000 sent.
+#
+# Usage (as root, for smtp-sink -u nobody): bench/bench_smtp.sh [BUILD_DIR]
+# Needs postfix (smtp-sink, smtp-source), /usr/bin/python3, node and npm.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+build=$(cd "${1:-.}" && pwd)
+N=${N:-10000}
+SESSIONS=${SESSIONS:-2}      # the daemon's window (64) over max_batch (50): 2 sessions
+PY=/usr/bin/python3
+work=$(mktemp -d "${TMPDIR:-/tmp}/drumbeat-bench-smtp-XXXXXX")
+SINK_PID= ; DPID=
+cleanup() {
+  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null
+  [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v smtp-sink >/dev/null || { echo "bench_smtp.sh: install postfix (smtp-sink): preseed debconf with 'postfix postfix/main_mailer_type select No configuration'" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bench_smtp.sh: run as root (smtp-sink -u nobody)" >&2; exit 2; }
+[ -f "$build/Makefile" ] || { echo "bench_smtp.sh: $build is not a configured build tree" >&2; exit 2; }
+make -s -C "$build" daemon/drumbeatd daemon/drumbeat plugins/channel_smtp/channel_smtp.la >/dev/null
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+
+# A free high port, never the usual ones.
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+smtp-sink -u nobody 127.0.0.1:"$PORT" 1024 >"$work/sink.log" 2>&1 &
+SINK_PID=$!
+sleep 0.5
+
+# ---- (a) smtp-source: the limit ----
+t0=$(now)
+smtp-source -s "$SESSIONS" -d -m "$N" -l 700 -f ada@example.com -t lead@example.org 127.0.0.1:"$PORT"
+t1=$(now)
+RA=$(rate "$N" "$t0" "$t1")
+echo "(a) smtp-source, $SESSIONS sessions:        $RA msg/s"
+
+# ---- (b) Python smtplib, one connection, a template rendered per lead ----
+cat >"$work/py_bench.py" <<'PYEOF'
+import smtplib, string, sys, time
+from email.message import EmailMessage
+port, n = int(sys.argv[1]), int(sys.argv[2])
+tpl = string.Template("Hi $first,\n\nI noticed $company is hiring in $city. We help teams like yours "
+                      "cut onboarding time in half.\n\nWould a 15-minute call next week make sense?\n\n"
+                      "Ada\nAccount Executive, Example Outreach Ltd\n1 Example Street, 75001 Paris\n")
+s = smtplib.SMTP("127.0.0.1", port)
+t = time.time()
+for i in range(n):
+    m = EmailMessage()
+    m["From"] = "Ada <ada@example.com>"
+    m["To"] = "lead%d@example.org" % i
+    m["Subject"] = "Quick question, Lead%d" % i
+    m.set_content(tpl.substitute(first="Lead%d" % i, company="Company %d" % i, city="Paris"))
+    s.send_message(m)
+s.quit()
+print("%.0f" % (n / (time.time() - t)))
+PYEOF
+RB=$($PY "$work/py_bench.py" "$PORT" "$N")
+echo "(b) Python smtplib, one connection:  $RB msg/s"
+
+# ---- (c) nodemailer with a pool ----
+echo "# installing nodemailer (npm) into $work/js" >&2
+npm install --silent --no-audit --no-fund --prefix "$work/js" nodemailer >/dev/null 2>&1
+cat >"$work/js/bench.js" <<'JSEOF'
+const nodemailer = require('nodemailer');
+const [port, n, sessions] = process.argv.slice(2).map(Number);
+const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true,
+  pool: true, maxConnections: sessions, maxMessages: Infinity });
+const body = (i) => `Hi Lead${i},\n\nI noticed Company ${i} is hiring in Paris. We help teams like yours ` +
+  `cut onboarding time in half.\n\nWould a 15-minute call next week make sense?\n\n` +
+  `Ada\nAccount Executive, Example Outreach Ltd\n1 Example Street, 75001 Paris\n`;
+(async () => {
+  const start = Date.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      await t.sendMail({ from: 'Ada <ada@example.com>', to: `lead${i}@example.org`,
+                         subject: `Quick question, Lead${i}`, text: body(i) });
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  t.close();
+  console.log(Math.round(n / ((Date.now() - start) / 1000)));
+})();
+JSEOF
+RC=$(node "$work/js/bench.js" "$PORT" "$N" "$SESSIONS")
+echo "(c) nodemailer, pool of $SESSIONS:          $RC msg/s"
+
+# ---- drumbeatd + channel_smtp ----
+D=$work/d
+mkdir -p "$D"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$D/admin.token"
+cat >"$D/drumbeat.json" <<JSON
+{
+  "daemon": { "log_level": "info", "shutdown_timeout": "10s" },
+  "store": { "path": "store/drumbeat.db" },
+  "api": { "port": 0 }, "public": { "port": 0 },
+  "company": { "name": "Example Outreach Ltd", "postal_address": "1 Example Street, 75001 Paris" },
+  "team": [ { "name": "Admin", "email": "admin@example.com", "token_file": "admin.token", "roles": ["admin"] } ],
+  "channels": [ { "name": "relay", "plugin": "channel_smtp", "log_level": "debug",
+                  "options": { "host": "127.0.0.1", "port": $PORT, "tls": "none" } } ],
+  "mailboxes": [ { "name": "ada", "address": "ada@example.com", "display_name": "Ada",
+                   "channel": "relay", "daily_cap": 1000000000 } ]
+}
+JSON
+export DRUMBEAT_PLUGIN_PATH="$build/plugins/channel_smtp/.libs"
+"$build/daemon/drumbeatd" -c "$D/drumbeat.json" --test-clock=2030-01-07T08:00:00Z 2>"$D/daemon.log" &
+DPID=$!
+i=0
+while ! grep -q 'drumbeatd started' "$D/daemon.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+API_PORT=$(sed -n 's/.*listener=api address=[^ ]* port=\([0-9]*\).*/\1/p' "$D/daemon.log" | head -n 1)
+[ -n "$API_PORT" ] || { echo "drumbeatd did not start:" >&2; cat "$D/daemon.log" >&2; exit 1; }
+
+cat >"$work/post.py" <<'PYEOF'
+import http.client, json, sys, threading, time
+port, n, token = int(sys.argv[1]), int(sys.argv[2]), open(sys.argv[3]).read().strip()
+hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+text = ("Hi {first},\n\nI noticed {company} is hiring in {city}. We help teams like yours "
+        "cut onboarding time in half.\n\nWould a 15-minute call next week make sense?\n\n"
+        "Ada\nAccount Executive, Example Outreach Ltd\n1 Example Street, 75001 Paris\n")
+errors = []
+def worker(k, step):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    for i in range(k, n, step):
+        body = {"mailbox": "ada", "due_at": "2030-01-07T09:00:00Z",
+                "lead": {"email": "lead%d@example.org" % i, "first_name": "Lead%d" % i,
+                         "company": "Company %d" % i},
+                "subject": "Quick question, Lead%d" % i,
+                "text": text.format(first="Lead%d" % i, company="Company %d" % i, city="Paris")}
+        c.request("POST", "/api/touches", json.dumps(body), hdr)
+        r = c.getresponse(); r.read()
+        if r.status != 201:
+            errors.append(r.status)
+t = time.time()
+ts = [threading.Thread(target=worker, args=(k, 8)) for k in range(8)]
+[x.start() for x in ts]; [x.join() for x in ts]
+print("%.0f %d" % (n / (time.time() - t), len(errors)))
+PYEOF
+set -- $($PY "$work/post.py" "$API_PORT" "$N" "$D/admin.token")
+RPOST=$1
+[ "$2" = 0 ] || echo "# warning: $2 POST /api/touches failed" >&2
+echo "    POST /api/touches (8 clients):    $RPOST touches/s (creating the $N touches)"
+
+sent() {
+  curl -s "http://127.0.0.1:$API_PORT/metrics" | sed -n 's/^drumbeat_store_touches{state="sent"} \([0-9]*\)$/\1/p'
+}
+tok=$(cat "$D/admin.token")
+t0=$(now)
+curl -s -o /dev/null -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+  --data '{"by":"2h"}' "http://127.0.0.1:$API_PORT/api/clock/advance"
+while :; do
+  s=$(sent); s=${s:-0}
+  [ "$s" -ge "$N" ] && break
+  sleep 0.05
+done
+t1=$(now)
+RD=$(rate "$N" "$t0" "$t1")
+echo "(d) drumbeatd + channel_smtp:         $RD msg/s (claim, compose, SMTP, commit)"
+grep -E 'level=(warn|error)' "$D/daemon.log" | head -n 5 >&2 || true
+# Where the time went: the plugin logs each session's duration.
+sed -n 's/.*msg="batch done".*sent=\([0-9]*\).*session_ms=\([0-9]*\).*/\1 \2/p' "$D/daemon.log" |
+  awk -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" '
+    { n++; msgs += $1; ms += $2 }
+    END { if (n) printf "    %d SMTP sessions, %.1f msgs each; %.2f s inside sessions (summed over threads) of %.2f s wall: %.0f msg/s per session\n", n, msgs / n, ms / 1000, wall, ms ? msgs / (ms / 1000) : 0 }'
+
+awk -v d="$RD" -v a="$RA" -v b="$RB" -v c="$RC" 'BEGIN {
+  printf "ratios: drumbeatd/smtp-source %.2f (target >= 0.50), /python %.1fx (target >= 5), /nodemailer %.1fx (target >= 2)\n", d/a, d/b, d/c }'

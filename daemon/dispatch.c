@@ -425,16 +425,22 @@ static void dispatch_run(struct dispatch *dp)
         struct chan_state *chan = dispatch_chan(dp, name);
         if (chan == NULL || chan->claiming || !plugins_channel_ready(dp->d->plugins, name))
             continue;
-        int room = DISPATCH_WINDOW - chan->in_flight;
-        if (room <= 0)
-            continue;       /* an outcome commit will kick us again */
+        uint32_t max_batch = plugins_max_batch(dp->d->plugins, name);
+        int batch = max_batch > 0 ? (int)max_batch : 1;
+        /* The window holds two batches, so one can be sent while the
+         * outcomes of the other are committed. */
+        int window = 2 * batch > DISPATCH_WINDOW ? 2 * batch : DISPATCH_WINDOW;
+        int room = window - chan->in_flight;
+        /* Claim whole batches only: a trickle of one-touch claims after each
+         * outcome would mean one SMTP session per message. An outcome commit
+         * kicks us again when a batch fits. */
+        if (room < batch && chan->in_flight > 0)
+            continue;
         int64_t due;
         if (store_touch_next_due(dp->d->store, name, &due) < 0)
             continue;
         if (due <= now) {
-            uint32_t batch = plugins_max_batch(dp->d->plugins, name);
-            int limit = batch > 0 && (int)batch < room ? (int)batch : room;
-            dispatch_claim(dp, chan, limit);
+            dispatch_claim(dp, chan, batch < room ? batch : room);
         } else if (due < next) {
             next = due;
         }

@@ -22,8 +22,9 @@
 struct daemon;
 struct dispatch;
 
-/* How many claimed-but-unfinished touches one channel may have at once: it
- * bounds how many a person must look at after a crash (DESIGN.md). */
+/* How many claimed-but-unfinished touches one channel may have at once (or
+ * two of its batches, when that is more): it bounds how many a person must
+ * look at after a crash (DESIGN.md). */
 #define DISPATCH_WINDOW 64
 /* RETRY outcomes after which a touch fails with reason retries_exhausted. */
 #define DISPATCH_MAX_ATTEMPTS 8

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <auth-client.h>
@@ -435,6 +437,12 @@ out:
         auth_destroy_context(auth);
     free(msgs);
     free(rcpts);
+    /* A pool thread is not ours: release its OpenSSL thread state (error
+     * queue and the like) now, since nothing does when the thread exits. */
+    if (tls != NULL) {
+        ERR_clear_error();
+        OPENSSL_thread_stop();
+    }
 }
 
 int smtp_tls_ctx_new(const struct smtp_conf *conf, SSL_CTX **out, char *err, size_t errlen)

@@ -23,7 +23,7 @@
 static const char *const top_keys[] = {
     "daemon", "store", "api", "public", "public_url", "plugin_path", "company",
     "team", "mailboxes", "channels", "enrichers", "templates", "import",
-    "notifications", NULL,
+    "notifications", "dns", NULL,
 };
 
 static int listener_defaults(struct config_listener *l, int port)
@@ -43,6 +43,8 @@ static int config_defaults(struct config *cfg, const char *name, const char *bas
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->shutdown_timeout_ms = 10000;
     cfg->threadpool_size = 16;
+    cfg->dns.timeout_ms = 3000;
+    cfg->dns.tries = 2;
     cfg->public_url = strdup("http://127.0.0.1:7781");
     cfg->plugin_path = calloc(1, sizeof(*cfg->plugin_path));
     if (listener_defaults(&cfg->api, 7780) != 0 || listener_defaults(&cfg->public_, 7781) != 0 ||
@@ -72,6 +74,7 @@ void config_free(struct config *cfg)
         explicit_bzero(cfg->unsub_secret, cfg->unsub_secret_len);
     free(cfg->unsub_secret);
     free(cfg->unsub_mailto);
+    free(cfg->dns.servers);
     config_team_free(cfg);
     config_instances_free(cfg);
     config_import_free(cfg);

@@ -63,6 +63,15 @@ struct config_mailbox {
     int64_t daily_cap;     /* > 0, default 200 */
     char *title;           /* the sender's job title, for templates; may be NULL */
     char *signature;       /* the sender's signature text, for templates; may be NULL */
+    char *dkim_selector;   /* DKIM selector of the address's domain, for the preflight
+                              (`drumbeat mailbox check`); may be NULL */
+};
+
+/* "dns": the resolver used by the mailbox preflight (dns.c). */
+struct config_dns {
+    char *servers;         /* "127.0.0.1:5353,[::1]:53"; NULL = /etc/resolv.conf */
+    uint64_t timeout_ms;   /* per try, default 3s */
+    int tries;             /* default 2 */
 };
 
 /* "import": how lead lists are imported (config_import.c). */
@@ -125,6 +134,8 @@ struct config {
     struct config_plugin_instance *channels; size_t n_channels;
     struct config_plugin_instance *enrichers; size_t n_enrichers;
     struct config_notification *notifications; size_t n_notifications;
+
+    struct config_dns dns;           /* "dns" section */
 };
 
 /* The collected errors of one load. */

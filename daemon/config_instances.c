@@ -160,10 +160,34 @@ static void check_mailbox_channel(struct config_ctx *ctx, const struct config *c
     free(names);
 }
 
+/* A DKIM selector is one or more DNS labels: it is put in front of
+ * "._domainkey.DOMAIN". */
+static bool is_dns_labels(const char *s)
+{
+    size_t label = 0, n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        if (c == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return n > 0 && n <= 200 && label > 0;
+}
+
 static void load_mailboxes(struct config_ctx *ctx, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {
-        "name", "address", "display_name", "channel", "daily_cap", "title", "signature", NULL,
+        "name", "address", "display_name", "channel", "daily_cap", "title", "signature",
+        "dkim_selector", NULL,
     };
     const json_t *arr = get_array(ctx, root, "mailboxes");
     char path[64], where[256], got[128];
@@ -198,6 +222,14 @@ static void load_mailboxes(struct config_ctx *ctx, const json_t *root, struct co
         if (config_ctx_string(ctx, obj, path, "channel", true, &mb->channel))
             check_mailbox_channel(ctx, cfg, obj, path, mb->channel);
         config_ctx_int(ctx, obj, path, "daily_cap", 1, INT64_MAX, &mb->daily_cap);
+        if (config_ctx_string(ctx, obj, path, "dkim_selector", false, &mb->dkim_selector) &&
+            !is_dns_labels(mb->dkim_selector)) {
+            config_path_key(where, sizeof(where), path, "dkim_selector");
+            config_describe(json_object_get(obj, "dkim_selector"), got, sizeof(got));
+            config_ctx_error(ctx, where, "expected a DKIM selector such as \"s1\" or "
+                             "\"google\" (DNS labels: letters, digits, \"-\", \"_\", "
+                             "\".\"), got %s", got);
+        }
     }
 
     const char **names = calloc(cfg->n_mailboxes, sizeof(*names));
@@ -247,6 +279,7 @@ void config_instances_free(struct config *cfg)
         free(cfg->mailboxes[i].channel);
         free(cfg->mailboxes[i].title);
         free(cfg->mailboxes[i].signature);
+        free(cfg->mailboxes[i].dkim_selector);
     }
     free(cfg->mailboxes);
 }

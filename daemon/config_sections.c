@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/config_sections.c: the scalar sections of the config: "daemon",
  * "store", the "api" and "public" listeners, "public_url", "plugin_path",
- * "company" and "templates". Each reads into struct config over the defaults already there
+ * "company", "templates" and "dns". Each reads into struct config over the defaults already there
  * and records every problem it finds in the load context. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -203,6 +203,90 @@ static void load_templates(struct config_ctx *ctx, const json_t *root, struct co
     }
 }
 
+/* One "servers" entry: "IPv4[:port]", "IPv6" or "[IPv6][:port]". */
+static bool is_dns_server(const char *s, size_t len)
+{
+    char host[64];
+    const char *port = NULL;
+    unsigned char buf[sizeof(struct in6_addr)];
+    size_t hlen;
+
+    if (len == 0 || len >= sizeof(host))
+        return false;
+    if (s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (close == NULL)
+            return false;
+        hlen = (size_t)(close - s - 1);
+        memcpy(host, s + 1, hlen);
+        host[hlen] = '\0';
+        if (inet_pton(AF_INET6, host, buf) != 1)
+            return false;
+        if ((size_t)(close - s) + 1 < len) {
+            if (close[1] != ':')
+                return false;
+            port = close + 2;
+        }
+    } else {
+        const char *colon = memchr(s, ':', len);
+        bool v6 = colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) != NULL;
+        hlen = v6 || colon == NULL ? len : (size_t)(colon - s);
+        memcpy(host, s, hlen);
+        host[hlen] = '\0';
+        if (inet_pton(v6 ? AF_INET6 : AF_INET, host, buf) != 1)
+            return false;
+        if (!v6 && colon != NULL)
+            port = colon + 1;
+    }
+    if (port != NULL) {
+        long v = 0;
+        const char *end = s + len;
+        if (port >= end)
+            return false;
+        for (const char *p = port; p < end; p++) {
+            if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
+                return false;
+        }
+        if (v == 0)
+            return false;
+    }
+    return true;
+}
+
+/* "dns": {"servers": "127.0.0.1:5353", "timeout": "3s", "tries": 2}, the
+ * resolver of the mailbox preflight. Tests point it at their dnsmasq. */
+static void load_dns(struct config_ctx *ctx, const json_t *root, struct config *cfg)
+{
+    static const char *const keys[] = { "servers", "timeout", "tries", NULL };
+    const json_t *obj = config_ctx_object(ctx, root, "", "dns");
+    int64_t n;
+
+    if (obj == NULL)
+        return;
+    config_ctx_keys(ctx, obj, "dns", keys);
+    if (config_ctx_string(ctx, obj, "dns", "servers", false, &cfg->dns.servers)) {
+        const char *s = cfg->dns.servers;
+        bool ok = s[0] != '\0';
+        while (ok && *s != '\0') {
+            size_t len = strcspn(s, ",");
+            ok = is_dns_server(s, len);
+            s += len + (s[len] == ',');
+        }
+        if (!ok) {
+            char got[128];
+            config_describe(json_object_get(obj, "servers"), got, sizeof(got));
+            config_ctx_error(ctx, "dns.servers", "expected comma-separated IP addresses with "
+                             "optional ports, such as \"127.0.0.1:5353,[::1]:53\", got %s", got);
+        }
+    }
+    if (config_ctx_duration(ctx, obj, "dns", "timeout", &cfg->dns.timeout_ms) &&
+        (cfg->dns.timeout_ms == 0 || cfg->dns.timeout_ms > 60000))
+        config_ctx_error(ctx, "dns.timeout", "expected a duration from 1ms to 60s, got %llums",
+                         (unsigned long long)cfg->dns.timeout_ms);
+    if (config_ctx_int(ctx, obj, "dns", "tries", 1, 10, &n))
+        cfg->dns.tries = (int)n;
+}
+
 void config_load_sections(struct config_ctx *ctx, const json_t *root, struct config *cfg)
 {
     load_daemon(ctx, root, cfg);
@@ -222,4 +306,5 @@ void config_load_sections(struct config_ctx *ctx, const json_t *root, struct con
     }
     load_company(ctx, root, cfg);
     load_templates(ctx, root, cfg);
+    load_dns(ctx, root, cfg);
 }

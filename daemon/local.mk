@@ -52,6 +52,9 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/import_row.c %D%/import_row.h %D%/import_parse.c \
 	%D%/import_parse.h %D%/import.c %D%/import.h
 %C%_libcore_la_SOURCES += %D%/api_imports.c
+# -- preflight (dns.c on c-ares, preflight*.c: SPF/DMARC/DKIM checks) --
+%C%_libcore_la_SOURCES += %D%/dns.c %D%/dns.h %D%/preflight.c %D%/preflight.h \
+	%D%/preflight_spf.c %D%/preflight_fetch.c
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -67,5 +70,7 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_render.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_render_message.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_import.c
+# (preflight) drumbeat mailbox check
+%C%_drumbeat_SOURCES += %D%/cli/cli_mailbox.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

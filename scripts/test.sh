@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the tests need, builds, and runs the whole suite: the TAP
 # tests (make check, which starts real servers on 127.0.0.1), the same suite
-# built with ASan+UBSan, and each libFuzzer target briefly. Ends with
+# built with ASan+UBSan, the long crash test (make check-long), and each
+# libFuzzer target briefly. Ends with
 # "N passed, N failed". Run as root on Debian 12:  scripts/test.sh
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,14 +22,15 @@ count() {  # count DIR: adds the .trs results of a make check run
   fail=$((fail + f))
 }
 
-phase() {  # phase NAME DIR CONFIGURE-ARGS...
-  name=$1 dir=$2
-  shift 2
+phase() {  # phase NAME DIR "MAKE-TARGETS" CONFIGURE-ARGS...
+  name=$1 dir=$2 targets=$3
+  shift 3
   echo "== $name"
   rm -rf "$dir"
   mkdir -p "$dir"
+  # shellcheck disable=SC2086
   (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" >/dev/null &&
-    make -s -j"$jobs" check >check.out 2>&1)
+    make -s -j"$jobs" $targets >check.out 2>&1)
   rc=$?
   grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.out" 2>/dev/null
   count "$dir"
@@ -37,8 +39,8 @@ phase() {  # phase NAME DIR CONFIGURE-ARGS...
       echo "--- $l"; tail -n 40 "$l"; done; }
 }
 
-phase "tests" _build-check
-phase "tests under ASan+UBSan" _build-san --enable-sanitizers
+phase "tests (make check, then make check-long: the SMTP crash test)" _build-check "check check-long"
+phase "tests under ASan+UBSan" _build-san "check" --enable-sanitizers
 
 echo "== fuzz targets (briefly)"
 if make -s -C _build-check fuzz >/dev/null 2>&1; then

@@ -146,4 +146,11 @@ E2E_TESTS += %D%/integration/t_webhook.sh
 dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh
 TESTS += $(E2E_TESTS)
 
+# Long tests: `make check-long` (CI runs it; not part of make check).
+LONG_TESTS = %D%/integration/t_smtp_crash.sh
+dist_check_SCRIPTS += $(LONG_TESTS)
+check-long: all $(check_PROGRAMS) $(check_LTLIBRARIES)
+	@$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(LONG_TESTS)'
+.PHONY: check-long
+
 TESTS += $(check_PROGRAMS)

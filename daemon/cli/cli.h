@@ -60,5 +60,8 @@ int cli_import(int argc, char **argv);
  * the --message form is cli_render_message() (cli_render_message.c). */
 int cli_render(int argc, char **argv);
 int cli_render_message(int argc, char **argv);
+/* drumbeat mailbox check NAME: SPF/DMARC/DKIM preflight over DNS, offline
+ * (cli_mailbox.c). */
+int cli_mailbox(int argc, char **argv);
 
 #endif /* DRUMBEAT_CLI_H */

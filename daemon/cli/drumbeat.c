@@ -21,6 +21,7 @@ static const struct cli_command cli_commands[] = {
     { "plugin-help", cli_plugin_help, "list a plugin's options (offline)" },
     { "import", cli_import, "import leads from a CSV or JSON-lines file (streamed)" },
     { "render", cli_render, "render a template file with a JSON context (offline)" },
+    { "mailbox", cli_mailbox, "mailbox check NAME: SPF, DMARC and DKIM in DNS (offline)" },
     { NULL, NULL, NULL },
 };
 

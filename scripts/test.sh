@@ -28,9 +28,8 @@ phase() {  # phase NAME DIR "MAKE-TARGETS" CONFIGURE-ARGS...
   echo "== $name"
   rm -rf "$dir"
   mkdir -p "$dir"
-  # shellcheck disable=SC2086
   (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" >/dev/null &&
-    make -s -j"$jobs" $targets >check.out 2>&1)
+    for t in $targets; do make -s -j"$jobs" "$t" >>check.out 2>&1 || exit 1; done)
   rc=$?
   grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$dir/check.out" 2>/dev/null
   count "$dir"

@@ -27,4 +27,9 @@ int api_leads_register(struct daemon *d);
 /* api_imports.c: POST /api/imports (the body is the file, streamed). */
 int api_imports_register(struct daemon *d);
 
+/* api_lead_admin.c: GET /api/leads, GET /api/leads/by-email/:email,
+ * POST /api/suppressions, POST /api/suppressions/delete,
+ * POST /api/leads/:id/forget, GET /api/leads/:id/export. */
+int api_lead_admin_register(struct daemon *d);
+
 #endif /* DRUMBEAT_API_H */

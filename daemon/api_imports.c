@@ -19,12 +19,14 @@
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
+#include "icp.h"
 #include "import.h"
 #include "store.h"
 
 struct api_import {
     struct http_request *req;      /* NULL once the client went away */
     struct import *imp;            /* NULL once done */
+    struct daemon *d;
 };
 
 static void reply_error(struct http_request *req, unsigned status, const struct errbuf *err)
@@ -40,6 +42,10 @@ static void on_done(int status, const json_t *summary, const struct errbuf *err,
     struct api_import *ai = arg;
 
     ai->imp = NULL;
+    /* Score what the import brought (a failed import may have committed
+     * some batches); a dry run kept nothing. */
+    if (!json_is_true(json_object_get(summary, "dry_run")))
+        icp_rescore_all(ai->d);
     if (ai->req != NULL) {
         http_request_on_cancel(ai->req, NULL, NULL);
         if (status == 0)
@@ -151,6 +157,7 @@ static void on_post_import(struct http_request *req, void *ctx)
         return;
     }
     ai->req = req;
+    ai->d = d;
     int rc = import_new(d->loop, d->store, d->cfg, &opts, &actor, on_resume, on_done, ai,
                         &ai->imp, &err);
     json_decref(hdr);   /* opts' strings were copied by import_new */

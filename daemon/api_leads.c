@@ -55,6 +55,9 @@ static void on_get_lead(struct http_request *req, void *ctx)
     }
     json_object_set_new(lead, "stage_history", history);
     json_object_set_new(lead, "events", events);
+    /* The ICP score breakdown (icp.h), or null when never scored. */
+    json_t *icp = NULL;
+    json_object_set_new(lead, "icp", store_icp_get(d->store, id, &icp) == 0 ? icp : json_null());
     http_reply_json(req, 200, lead);
 }
 

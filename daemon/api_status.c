@@ -31,6 +31,7 @@ static int (*const api_areas[])(struct daemon *d) = {
     api_touches_register,
     api_leads_register,
     api_imports_register,
+    api_lead_admin_register,
 };
 
 int api_register(struct daemon *d)

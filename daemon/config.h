@@ -99,6 +99,8 @@ struct config_plugin_instance {
     enum log_level log_level;
 };
 
+struct icp_rules;
+
 struct config {
     char *path;            /* the file it was loaded from */
     char *base_dir;        /* that file's folder, for resolving relative paths */
@@ -136,6 +138,9 @@ struct config {
     struct config_notification *notifications; size_t n_notifications;
 
     struct config_dns dns;           /* "dns" section */
+
+    struct icp_rules *icp;           /* "icp" section (icp.h), or NULL when absent:
+                                        then nothing is scored */
 };
 
 /* The collected errors of one load. */

@@ -89,6 +89,9 @@ void config_instances_free(struct config *cfg);
 /* config_notifications.c: the "notifications" array (after the channels). */
 void config_load_notifications(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_notifications_free(struct config *cfg);
+/* config_icp.c: the "icp" section (the ideal customer profile). */
+void config_load_icp(struct config_ctx *ctx, const json_t *root, struct config *cfg);
+void config_icp_free(struct config *cfg);
 
 /* Records an error for each name that repeats an earlier one. Entry i is
  * names[i] (NULL entries are skipped), found at sections[i][indexes[i]]. */

@@ -23,6 +23,7 @@ struct curl_loop;
 struct http_server;
 struct dispatch;
 struct template_set;
+struct icp_runner;
 
 struct daemon {
     uv_loop_t *loop;
@@ -36,6 +37,7 @@ struct daemon {
     struct dispatch *dispatch;     /* claims touches and hands them to channels */
     struct http_server *api;       /* API listener */
     struct http_server *pub;       /* public listener */
+    struct icp_runner *icp;        /* ICP scoring and readiness (icp.h) */
     int64_t started_at_ms;
     uint64_t reloads;              /* successful reloads */
     uint64_t reload_failures;

@@ -391,7 +391,8 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
         dispatch_kick(dp);
 }
 
-static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, int limit)
+static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, const char *mailbox,
+                           int limit)
 {
     struct claim_ctx *ctx = malloc(sizeof(*ctx));
     if (ctx == NULL || (ctx->channel = strdup(chan->name)) == NULL) {
@@ -400,7 +401,7 @@ static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, int lim
     }
     ctx->dp = dp;
     chan->claiming = true;
-    int rc = store_touch_claim(dp->d->store, chan->name, NULL, limit, clock_now_ms(),
+    int rc = store_touch_claim(dp->d->store, chan->name, mailbox, limit, clock_now_ms(),
                                on_claim_done, ctx);
     if (rc < 0) {
         chan->claiming = false;
@@ -437,10 +438,14 @@ static void dispatch_run(struct dispatch *dp)
         if (room < batch && chan->in_flight > 0)
             continue;
         int64_t due;
-        if (store_touch_next_due(dp->d->store, name, &due) < 0)
+        char mailbox[128];
+        if (store_touch_next_due_mailbox(dp->d->store, name, &due, mailbox, sizeof(mailbox)) < 0)
             continue;
         if (due <= now) {
-            dispatch_claim(dp, chan, batch < room ? batch : room);
+            /* One batch is one mailbox (the ABI's promise to channels): claim
+             * for the mailbox of the earliest due touch. */
+            dispatch_claim(dp, chan, mailbox[0] != '\0' ? mailbox : NULL,
+                           batch < room ? batch : room);
         } else if (due < next) {
             next = due;
         }

@@ -6,6 +6,7 @@
  * hands them to the caller, so a callback never runs inside dns_query_*()
  * even when c-ares fails a query synchronously (bad name, no memory). */
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>

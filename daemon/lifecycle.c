@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "dispatch.h"
 #include "http.h"
+#include "icp.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "notify.h"
@@ -105,6 +106,9 @@ static void lifecycle_close_rest(struct lifecycle *lc)
     d->curl = NULL;
     store_close(d->store);
     d->store = NULL;
+    /* After the store: its last completions still count the runner's writes. */
+    icp_runner_free(d->icp);
+    d->icp = NULL;
     uv_close((uv_handle_t *)&lc->sig_term, on_handle_closed);
     uv_close((uv_handle_t *)&lc->sig_int, on_handle_closed);
     uv_close((uv_handle_t *)&lc->sig_hup, on_handle_closed);
@@ -226,6 +230,8 @@ static void lifecycle_reload(struct lifecycle *lc)
     d->reloads++;
     log_info("msg=\"configuration reloaded\" reloads=%llu", (unsigned long long)d->reloads);
     dispatch_kick(d->dispatch);
+    /* The profile may have changed: score the intelligence leads again. */
+    icp_rescore_all(d);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -280,7 +286,8 @@ static int lifecycle_start(struct lifecycle *lc)
     }
     if ((rc = curl_loop_init(d->loop, &d->curl)) < 0 ||
         (rc = plugins_new(d->loop, d->store, d->curl, &d->plugins)) < 0 ||
-        (rc = dispatch_new(d, &d->dispatch)) < 0) {
+        (rc = dispatch_new(d, &d->dispatch)) < 0 ||
+        (rc = icp_runner_new(d, &d->icp)) < 0) {
         log_error("msg=\"cannot start\" error=%s", error_name(rc));
         return -1;
     }
@@ -315,6 +322,8 @@ static int lifecycle_start(struct lifecycle *lc)
     /* The lag probe must never keep the loop alive on its own. */
     uv_unref((uv_handle_t *)&lc->lag_timer);
     dispatch_kick(d->dispatch);
+    /* Leads imported or rules changed while we were down. */
+    icp_rescore_all(d);
     log_info("msg=\"drumbeatd started\" version=%s pid=%d store=%s test_clock=%s",
              PACKAGE_VERSION, (int)getpid(), d->cfg->store_path,
              clock_is_test() ? "on" : "off");
@@ -401,6 +410,8 @@ int lifecycle_run(const struct lifecycle_options *opts)
         plugins_free(lc.d.plugins);
         curl_loop_close(lc.d.curl);
         store_close(lc.d.store);
+        icp_runner_free(lc.d.icp);
+        lc.d.icp = NULL;
         uv_walk(&loop, close_any, NULL);
         lc.exit_code = 1;
     }

@@ -56,6 +56,11 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/dns.c %D%/dns.h %D%/preflight.c %D%/preflight.h \
 	%D%/preflight_spf.c %D%/preflight_fetch.c
 
+# -- leads management (store_admin, api_lead_admin: list, suppress, forget, export) --
+%C%_libcore_la_SOURCES += %D%/store_admin.c %D%/api_lead_admin.c
+# -- icp (ideal customer profile: config_icp, icp scoring, icp_run, store_icp) --
+%C%_libcore_la_SOURCES += %D%/icp.c %D%/icp.h %D%/config_icp.c %D%/icp_run.c %D%/store_icp.c
+
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
 %C%_drumbeatd_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
@@ -72,5 +77,7 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_import.c
 # (preflight) drumbeat mailbox check
 %C%_drumbeat_SOURCES += %D%/cli/cli_mailbox.c
+# (leads) drumbeat leads, suppress, unsuppress, forget, export-lead
+%C%_drumbeat_SOURCES += %D%/cli/cli_leads.c %D%/cli/cli_lead_show.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

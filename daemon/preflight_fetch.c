@@ -99,7 +99,7 @@ static void on_mx(int status, const struct dns_mx *mx, size_t n, void *arg)
     struct fetch_q *q = arg;
     struct fetch *f = q->f;
     /* RFC 7208 4.6.4: at most 10 MX names are looked up. */
-    char *hosts[10];
+    char *hosts[10] = { 0 };
     size_t k = n < 10 ? n : 10;
 
     for (size_t i = 0; i < k; i++)

@@ -41,7 +41,7 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Who made a change, recorded with every event. */
 enum store_actor_kind { STORE_ACTOR_SYSTEM = 0, STORE_ACTOR_PERSON, STORE_ACTOR_RULE };
@@ -156,6 +156,20 @@ int store_stage_move(struct store *st, int64_t lead_id, const char *stage,
 /* The lead's stage history, oldest first, as a JSON array of objects. */
 int store_stage_history(struct store *st, int64_t lead_id, json_t **out);
 
+/* ---- ideal customer profile scores (store_icp.c) ---- */
+/* Records the lead's ICP score (leads.icp_score) and its breakdown (an
+ * object, icp.h; copied), replacing any earlier one. No event: scores change
+ * with every rescoring; the stage move they cause is the event. -ENOENT via
+ * the completion for an unknown lead. */
+int store_icp_save(struct store *st, int64_t lead_id, double score, bool qualified,
+                   const json_t *breakdown, store_done_cb cb, void *arg);
+/* The last breakdown, with "scored_at" (UTC ms), or -ENOENT when never scored. */
+int store_icp_get(struct store *st, int64_t lead_id, json_t **out);
+/* Up to cap ids of leads in stage with id > after_id, ascending (a pass
+ * pages through them). *n is how many. */
+int store_leads_in_stage(struct store *st, const char *stage, int64_t after_id,
+                         int64_t *ids, size_t cap, size_t *n);
+
 /* ---- the append-only event log ---- */
 /* type: "import", "enriched", "touch_sent", "reply", "stage_changed"...
  * data must hold no personal data (DESIGN.md, "Personal data"). */
@@ -250,6 +264,10 @@ int store_touch_get(struct store *st, int64_t touch_id, json_t **out);
 int store_touches_list(struct store *st, int state, int limit, json_t **out);
 /* The earliest due_at of a scheduled touch of channel, or -ENOENT. */
 int store_touch_next_due(struct store *st, const char *channel, int64_t *due_at);
+/* The same, with the mailbox of that earliest touch copied into mailbox
+ * ("" when it has none), so that a batch can be claimed for one mailbox. */
+int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t *due_at,
+                                 char *mailbox, size_t cap);
 
 /* ---- tasks (the call list) ---- */
 struct store_task_in {
@@ -286,5 +304,37 @@ int store_kv_set(struct store *st, const char *instance, const char *key,
 /* *value is malloc'd and NUL-terminated (len excludes the NUL); -ENOENT if absent. */
 int store_kv_get(struct store *st, const char *instance, const char *key,
                  char **value, size_t *len);
+
+/* ---- managing leads (store_admin.c) ---- */
+/* Lifts a suppression entry (kind "email" or "domain"; value is lower-cased)
+ * and the flag of the leads it alone covered, with an "unsuppressed" event.
+ * The completion gets -ENOENT when no such entry exists. */
+int store_unsuppress(struct store *st, const char *kind, const char *value,
+                     const struct store_actor *actor, store_done_cb cb, void *arg);
+/* out = lower-case hex SHA-256 of the lower-cased email: the value of the
+ * "email_hash" suppression entries that forgotten leads leave behind. */
+int store_email_hash(const char *email, char out[65]);
+/* GDPR erasure, one transaction: the lead's personal fields (email replaced by
+ * a placeholder, names, company, domain, phone, attrs...), its lead_texts,
+ * its score breakdown, its touches' recipient/payload/detail and its tasks'
+ * scripts are erased;
+ * unsent touches are cancelled; a clear-text email suppression is replaced by
+ * an "email_hash" entry so the address stays suppressed; a "forgotten" event
+ * (no data) is written. -ENOENT via the completion for an unknown lead. */
+int store_lead_forget(struct store *st, int64_t lead_id, const struct store_actor *actor,
+                      store_done_cb cb, void *arg);
+/* Filters of store_leads_list(); NULL fields do not filter; limit <= 0 is 100. */
+struct store_leads_filter {
+    const char *stage, *owner, *source;
+    int limit;
+};
+/* Leads in id order: id, email, names, company, stage, icp_score, source,
+ * suppressed, owners (comma-separated persons); a JSON array. */
+int store_leads_list(struct store *st, const struct store_leads_filter *f, json_t **out);
+/* Everything held about a lead as one object: lead (store_lead_get),
+ * stage_history, events (oldest first), touches (payload_bytes instead of the
+ * payload), tasks, texts, icp (score breakdown), enrollments. -ENOENT for an
+ * unknown lead. */
+int store_lead_export(struct store *st, int64_t lead_id, json_t **out);
 
 #endif /* DRUMBEAT_STORE_H */

@@ -90,13 +90,20 @@ static int suppression_of(struct store *st, const char *email, const char *domai
                           bool *hit)
 {
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr,
+    char hash[65];
+    /* A forgotten lead's address is only kept as its hash (store_admin.c). */
+    int rc = store_email_hash(email, hash);
+    if (rc < 0)
+        return rc;
+    rc = store_stmt(&st->wr,
         "SELECT coalesce(reason, '') FROM suppression WHERE (kind = 'email' AND value = ?1)"
-        " OR (kind = 'domain' AND value = ?2) ORDER BY kind = 'email' DESC LIMIT 1", &s);
+        " OR (kind = 'domain' AND value = ?2) OR (kind = 'email_hash' AND value = ?3)"
+        " ORDER BY kind = 'domain' LIMIT 1", &s);
     if (rc < 0)
         return rc;
     store_bind_text(s, 1, email);
     store_bind_text(s, 2, domain);
+    store_bind_text(s, 3, hash);
     rc = sqlite3_step(s);
     *hit = rc == SQLITE_ROW;
     if (*hit)

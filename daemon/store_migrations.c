@@ -114,8 +114,18 @@ static const char *const migration_1[] = {
     NULL,
 };
 
+/* 2: the ideal customer profile's breakdown per lead (icp.h); the score
+ * itself stays in leads.icp_score, where lists sort by it. */
+static const char *const migration_2[] = {
+    "CREATE TABLE lead_icp ("
+    " lead_id INTEGER PRIMARY KEY REFERENCES leads(id) ON DELETE CASCADE,"
+    " score REAL NOT NULL, qualified INTEGER NOT NULL,"
+    " breakdown TEXT NOT NULL CHECK (json_valid(breakdown)), at INTEGER NOT NULL)",
+    NULL,
+};
+
 /* migrations[v] brings a store from version v-1 to v. */
-static const char *const *const migrations[] = { NULL, migration_1 };
+static const char *const *const migrations[] = { NULL, migration_1, migration_2 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,
                "one migration per schema version");

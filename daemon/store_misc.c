@@ -178,12 +178,17 @@ int store_is_suppressed(struct store *st, const char *email, bool *out)
         return -ENOMEM;
     store_lower(key);
     const char *at = strrchr(key, '@');
-    int rc = store_stmt(&st->rd, "SELECT EXISTS (SELECT 1 FROM suppression WHERE"
-                        " (kind = 'email' AND value = ?1) OR (kind = 'domain' AND value = ?2))",
-                        &s);
+    /* A forgotten lead's address is only kept as its hash (store_admin.c). */
+    char hash[65];
+    int rc = store_email_hash(key, hash);
+    if (rc == 0)
+        rc = store_stmt(&st->rd, "SELECT EXISTS (SELECT 1 FROM suppression WHERE"
+                        " (kind = 'email' AND value = ?1) OR (kind = 'domain' AND value = ?2)"
+                        " OR (kind = 'email_hash' AND value = ?3))", &s);
     if (rc == 0) {
         store_bind_text(s, 1, key);
         store_bind_text(s, 2, at != NULL ? at + 1 : key);
+        store_bind_text(s, 3, hash);
         rc = sqlite3_step(s);
         if (rc == SQLITE_ROW)
             *out = sqlite3_column_int(s, 0) != 0;

@@ -324,3 +324,29 @@ int store_touch_next_due(struct store *st, const char *channel, int64_t *due_at)
     sqlite3_reset(s);
     return rc;
 }
+
+int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t *due_at,
+                                 char *mailbox, size_t cap)
+{
+    sqlite3_stmt *s;
+    if (channel == NULL || cap == 0)
+        return -EINVAL;
+    /* The (channel, state, due_at) index gives the earliest row directly. */
+    int rc = store_stmt(&st->rd, "SELECT due_at, mailbox FROM touches"
+                        " WHERE channel = ?1 AND state = 'scheduled'"
+                        " ORDER BY due_at, id LIMIT 1", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, channel);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *mb = sqlite3_column_text(s, 1);
+        *due_at = sqlite3_column_int64(s, 0);
+        snprintf(mailbox, cap, "%s", mb != NULL ? (const char *)mb : "");
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+    }
+    sqlite3_reset(s);
+    return rc;
+}

@@ -8,7 +8,8 @@ build_pkgs="autoconf automake libtool pkg-config make gcc
   libuv1-dev libjansson-dev libcurl4-openssl-dev libesmtp-dev libsqlite3-dev
   libgmime-3.0-dev libc-ares-dev libmicrohttpd-dev libcsv-dev libssl-dev
   curl ca-certificates"
-test_pkgs="clang libclang-rt-14-dev python3 python3-aiosmtpd sqlite3 perl openssl"
+test_pkgs="clang libclang-rt-14-dev python3 python3-aiosmtpd sqlite3 perl openssl
+  dnsmasq-base"
 pkgs=$build_pkgs
 [ "$what" = test ] && pkgs="$build_pkgs $test_pkgs"
 missing=

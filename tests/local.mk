@@ -131,6 +131,25 @@ check_PROGRAMS += %D%/plugins/t_smtp_classify %D%/plugins/t_channel_smtp
 %C%_plugins_t_channel_smtp_CFLAGS = $(TEST_CFLAGS)
 %C%_plugins_t_channel_smtp_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
 %C%_plugins_t_channel_smtp_LDADD = $(TEST_LDADD)
+# -- preflight tests (dns.c against dnsmasq, preflight decisions) --
+check_PROGRAMS += %D%/unit/t_preflight %D%/unit/t_dns
+%C%_unit_t_preflight_SOURCES = %D%/unit/t_preflight.c
+%C%_unit_t_preflight_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_preflight_LDADD = $(TEST_LDADD)
+%C%_unit_t_dns_SOURCES = %D%/unit/t_dns.c
+%C%_unit_t_dns_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_dns_LDADD = $(TEST_LDADD)
+# -- leads management (store_admin, api_lead_admin) --
+check_PROGRAMS += %D%/unit/t_lead_admin
+%C%_unit_t_lead_admin_SOURCES = %D%/unit/t_lead_admin.c %D%/unit/store_test_util.h
+%C%_unit_t_lead_admin_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_lead_admin_LDADD = $(TEST_LDADD)
+
+# -- icp tests (ideal customer profile: scoring, config, store) --
+check_PROGRAMS += %D%/unit/t_icp
+%C%_unit_t_icp_SOURCES = %D%/unit/t_icp.c %D%/unit/store_test_util.h
+%C%_unit_t_icp_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_icp_LDADD = $(TEST_LDADD)
 # -- end-to-end tests --
 E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh \
 	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh \
@@ -143,6 +162,12 @@ E2E_TESTS += %D%/integration/t_smtp_send.sh
 E2E_TESTS += %D%/integration/t_import.sh
 # (channels/webhook) webhook channel and event notifications
 E2E_TESTS += %D%/integration/t_webhook.sh
+# (preflight) drumbeat mailbox check against dnsmasq
+E2E_TESTS += %D%/integration/t_mailbox_check.sh
+# (icp) scoring on import, readiness to prospecting, rescoring on SIGHUP
+E2E_TESTS += %D%/integration/t_icp.sh
+# (leads) leads list, lead by email, suppress/unsuppress, forget, export-lead
+E2E_TESTS += %D%/integration/t_leads.sh
 dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh
 TESTS += $(E2E_TESTS)
 

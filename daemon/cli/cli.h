@@ -9,6 +9,8 @@
 #ifndef DRUMBEAT_CLI_H
 #define DRUMBEAT_CLI_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 /* Exit codes shared by every subcommand. */
@@ -63,5 +65,19 @@ int cli_render_message(int argc, char **argv);
 /* drumbeat mailbox check NAME: SPF/DMARC/DKIM preflight over DNS, offline
  * (cli_mailbox.c). */
 int cli_mailbox(int argc, char **argv);
+/* Leads (cli_leads.c): drumbeat leads, suppress, unsuppress, forget, export-lead. */
+int cli_leads(int argc, char **argv);
+int cli_suppress(int argc, char **argv);
+int cli_unsuppress(int argc, char **argv);
+int cli_forget(int argc, char **argv);
+int cli_export_lead(int argc, char **argv);
+/* cli_lead_show.c: path = "/api/leads/ID" + suffix, or (suffix "" only)
+ * "/api/leads/by-email/EMAIL" percent-encoded; -1 when it is neither. */
+int cli_lead_path(const char *id_or_email, const char *suffix, char *path, size_t len);
+/* The id of the lead given as an ID or an email, asked of the daemon;
+ * returns an enum cli_exit (a message has been printed on failure). */
+int cli_lead_resolve(const struct cli_common *common, const char *id_or_email, long long *id);
+/* Prints a lead reply (GET /api/leads/:id) for people. */
+void cli_lead_print(const json_t *lead, FILE *out);
 
 #endif /* DRUMBEAT_CLI_H */

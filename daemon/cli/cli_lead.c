@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/cli/cli_lead.c: `drumbeat lead ID` and `drumbeat lead stage ID STAGE`. */
+/* daemon/cli/cli_lead.c: `drumbeat lead ID|EMAIL` (printed by cli_lead_show.c,
+ * raw with --json) and `drumbeat lead stage ID STAGE`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +9,8 @@
 static void lead_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: drumbeat lead ID                     show a lead, its stage history and events\n"
+            "Usage: drumbeat lead ID|EMAIL               show a lead: fields with provenance, owners,\n"
+            "                                            stage history and events in time order\n"
             "       drumbeat lead stage ID STAGE [--reason TEXT]\n"
             "                                            move the lead to STAGE; the stage's owner\n"
             "                                            is assigned round-robin from the team\n"
@@ -23,7 +25,7 @@ int cli_lead(int argc, char **argv)
     const char *args[3] = { NULL, NULL, NULL };
     const char *reason = NULL;
     int n = 0;
-    char path[128];
+    char path[1024];
 
     for (int i = 1; i < argc; i++) {
         int used = cli_common_opt(&common, &i, argc, argv);
@@ -47,8 +49,8 @@ int cli_lead(int argc, char **argv)
     }
     json_t *req = NULL, *reply = NULL;
     const char *method = "GET";
-    if (n == 1 && strspn(args[0], "0123456789") == strlen(args[0])) {
-        snprintf(path, sizeof(path), "/api/leads/%s", args[0]);
+    if (n == 1 && cli_lead_path(args[0], "", path, sizeof(path)) == 0) {
+        /* path set: by id or by email */
     } else if (n == 3 && strcmp(args[0], "stage") == 0 &&
                strspn(args[1], "0123456789") == strlen(args[1])) {
         snprintf(path, sizeof(path), "/api/leads/%s/stage", args[1]);
@@ -65,8 +67,12 @@ int cli_lead(int argc, char **argv)
         json_decref(reply);
         return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
     }
-    json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    printf("\n");
+    if (common.json || strcmp(method, "POST") == 0) {
+        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+    } else {
+        cli_lead_print(reply, stdout);
+    }
     json_decref(reply);
     return CLI_OK;
 }

@@ -219,8 +219,8 @@ static int mailbox_check(const char *name, const char *config_path, const char *
     }
     int trouble = dns_trouble(&snap);
     if (trouble != 0)
-        fprintf(stderr, "drumbeat: mailbox check: DNS server %s: %s; the checks that needed "
-                "it could not be decided\n", opts.servers != NULL ? opts.servers
+        fprintf(stderr, "drumbeat: mailbox check: DNS lookups through %s failed: %s; the "
+                "checks that needed them could not be decided\n", opts.servers != NULL ? opts.servers
                                                                  : "(from /etc/resolv.conf)",
                 dns_status_text(trouble));
     preflight_evaluate(&in, &snap, &rep);

@@ -30,10 +30,10 @@ dan@delta.example,Dan,Wu,Delta,Engineer,FR,software,5000
 eve@rival.example,Eve,Ng,Rival,CEO,FR,software,300
 CSV
 
-# wait_for SQL WANT: polls the store until SQL prints WANT (5 s at most).
+# wait_for SQL WANT: polls the store until SQL prints WANT (10 s at most).
 wait_for() {
   i=0
-  while [ $i -lt 100 ]; do
+  while [ $i -lt 200 ]; do
     [ "$(q "$1" 2>/dev/null)" = "$2" ] && return 0
     sleep 0.05
     i=$((i + 1))

@@ -156,6 +156,21 @@ void cli_lead_print(const json_t *lead, FILE *out)
     print_fields(lead, out);
 
     size_t i;
+    const json_t *icp = json_object_get(lead, "icp");
+    const json_t *breakdown = json_object_get(icp, "breakdown");
+    if (breakdown == NULL)
+        breakdown = icp;
+    if (json_is_object(breakdown)) {
+        fprintf(out, "ICP score %g of threshold %g (%s):\n",
+                json_number_value(json_object_get(breakdown, "score")),
+                json_number_value(json_object_get(breakdown, "threshold")),
+                json_is_true(json_object_get(breakdown, "qualified")) ? "qualified" : "not qualified");
+        json_array_foreach(json_object_get(breakdown, "rules"), i, v)
+            fprintf(out, "  %s %-24s %+g  %s\n",
+                    json_is_true(json_object_get(v, "matched")) ? "+" : "-", str(v, "rule"),
+                    json_number_value(json_object_get(v, "points")), str(v, "why"));
+    }
+
     fprintf(out, "Stage and owner history:\n");
     json_array_foreach(json_object_get(lead, "stage_history"), i, v)
         fprintf(out, "  %s  %s -> %s  owner=%s  by %s%s%s  %s\n",

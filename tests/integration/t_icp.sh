@@ -72,6 +72,9 @@ like "$out" '"icp": *\{' "it has the ICP breakdown"
 like "$out" '"rule": *"size", *"matched": *true' "with each rule's outcome"
 like "$out" '"why": *"title is director"' "and why"
 like "$out" '"failed": *\["industry"' "and the failed rules"
+out=$(cli lead "$id")
+like "$out" 'ICP score [0-9.]+ of threshold 60 \(not qualified\)' "drumbeat lead shows the score against the threshold"
+like "$out" '\+ size ' "and each matched rule"
 
 # A lower threshold, reloaded: the director qualifies (25 + 20 = 45).
 sed 's/"threshold": 60/"threshold": 40/' "$CONF/drumbeat.json" >"$T/new.json" &&

@@ -37,19 +37,6 @@ static struct store_actor api_actor(struct http_request *req)
     return actor;
 }
 
-static bool lead_id_param(struct http_request *req, int64_t *out)
-{
-    const char *text = http_request_param(req, "id");
-    char *end;
-    long long v = text != NULL ? strtoll(text, &end, 10) : 0;
-    if (text == NULL || *text == '\0' || *end != '\0' || v <= 0) {
-        http_reply_error(req, 400, "id: expected a positive integer");
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static void on_list(struct http_request *req, void *ctx)
 {
     struct daemon *d = ctx;
@@ -192,7 +179,7 @@ static void on_forget(struct http_request *req, void *ctx)
 {
     struct daemon *d = ctx;
     int64_t id;
-    if (!lead_id_param(req, &id))
+    if (!api_param_id(req, &id))
         return;
     struct store_actor actor = api_actor(req);
     struct admin_call *c = call_new(req, "forget", id);
@@ -210,7 +197,7 @@ static void on_export(struct http_request *req, void *ctx)
     struct daemon *d = ctx;
     int64_t id;
     json_t *all = NULL;
-    if (!lead_id_param(req, &id))
+    if (!api_param_id(req, &id))
         return;
     int rc = store_lead_export(d->store, id, &all);
     if (rc == -ENOENT)

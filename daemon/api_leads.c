@@ -23,26 +23,13 @@
 #include "stages.h"
 #include "store.h"
 
-static bool parse_lead_id(struct http_request *req, int64_t *out)
-{
-    const char *text = http_request_param(req, "id");
-    char *end;
-    long long v = text != NULL ? strtoll(text, &end, 10) : 0;
-    if (text == NULL || *text == '\0' || *end != '\0' || v <= 0) {
-        http_reply_error(req, 400, "id: expected a positive integer");
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static void on_get_lead(struct http_request *req, void *ctx)
 {
     struct daemon *d = ctx;
     int64_t id;
     json_t *lead = NULL, *history = NULL, *events = NULL;
 
-    if (!parse_lead_id(req, &id))
+    if (!api_param_id(req, &id))
         return;
     int rc = store_lead_get(d->store, id, &lead);
     if (rc == -ENOENT)
@@ -89,7 +76,7 @@ static void on_post_stage(struct http_request *req, void *ctx)
     const char *candidates[64];
     int64_t id;
 
-    if (!parse_lead_id(req, &id))
+    if (!api_param_id(req, &id))
         return;
     const char *stage = json_string_value(json_object_get(body, "stage"));
     const char *reason = json_string_value(json_object_get(body, "reason"));

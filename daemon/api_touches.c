@@ -218,25 +218,13 @@ static void on_post_touch(struct http_request *req, void *ctx)
     }
 }
 
-static bool parse_id(const char *text, int64_t *out)
-{
-    char *end;
-    long long v = text != NULL ? strtoll(text, &end, 10) : 0;
-    if (text == NULL || *text == '\0' || *end != '\0' || v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Reads the touch named by the :id of the path, or replies 400/404/500. */
 static json_t *touch_load(struct http_request *req, struct daemon *d, int64_t *id)
 {
     json_t *touch = NULL;
 
-    if (!parse_id(http_request_param(req, "id"), id)) {
-        http_reply_error(req, 400, "id: expected a positive integer");
+    if (!api_param_id(req, id))
         return NULL;
-    }
     int rc = store_touch_get(d->store, *id, &touch);
     if (rc == -ENOENT)
         http_reply_error(req, 404, "no touch %lld", (long long)*id);
@@ -266,7 +254,7 @@ static void on_list_touches(struct http_request *req, void *ctx)
     if (state_text != NULL && touch_state_parse(state_text, &state) < 0)
         return http_reply_error(req, 400, "state: expected one of scheduled, deferred, sending, "
                                           "sent, skipped, failed, in_doubt, cancelled");
-    if (limit_text != NULL && (!parse_id(limit_text, &limit) || limit > 1000))
+    if (limit_text != NULL && (!api_parse_id(limit_text, &limit) || limit > 1000))
         return http_reply_error(req, 400, "limit: expected an integer 1..1000");
     int rc = store_touches_list(d->store, state_text != NULL ? (int)state : -1, (int)limit, &list);
     if (rc < 0)

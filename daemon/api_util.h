@@ -12,4 +12,12 @@ struct http_request;
  * reply. *slot must hold req when this is called. */
 void api_hold(struct http_request *req, struct http_request **slot);
 
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Parses text as a positive integer id; false when it is not one. */
+bool api_parse_id(const char *text, int64_t *out);
+/* The route's :id as a positive integer, or a 400 naming it and false. */
+bool api_param_id(struct http_request *req, int64_t *out);
+
 #endif /* DRUMBEAT_API_UTIL_H */

@@ -38,24 +38,10 @@ struct admin_req {
     int64_t i1;
 };
 
-static void free_priv(struct store_req *req)
-{
-    free(req->priv);
-}
-
 static struct store_req *admin_req_new(store_req_run_fn run, const struct store_actor *actor,
                                        store_done_cb cb, void *arg)
 {
-    struct store_req *req = store_req_new(run, actor, cb, arg);
-    struct admin_req *m = calloc(1, sizeof(*m));
-    if (req == NULL || m == NULL) {
-        free(m);
-        store_req_free(req);
-        return NULL;
-    }
-    req->priv = m;
-    req->cleanup = free_priv;
-    return req;
+    return store_req_new_priv(run, actor, cb, arg, sizeof(struct admin_req));
 }
 
 static int event_json(struct store *st, struct store_req *req, int64_t lead_id,

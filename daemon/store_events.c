@@ -52,26 +52,16 @@ static int event_run(struct store *st, struct store_req *req)
                               e->data, &req->id);
 }
 
-static void free_priv(struct store_req *req)
-{
-    free(req->priv);
-}
-
 int store_event_append(struct store *st, int64_t lead_id, int64_t touch_id,
                        const char *type, const struct store_actor *actor,
                        const json_t *data, store_done_cb cb, void *arg)
 {
     if (type == NULL || *type == '\0' || (data != NULL && !json_is_object(data)))
         return -EINVAL;
-    struct store_req *req = store_req_new(event_run, actor, cb, arg);
-    struct event_req *e = calloc(1, sizeof(*e));
-    if (req == NULL || e == NULL) {
-        free(e);
-        store_req_free(req);
+    struct store_req *req = store_req_new_priv(event_run, actor, cb, arg, sizeof(struct event_req));
+    if (req == NULL)
         return -ENOMEM;
-    }
-    req->priv = e;
-    req->cleanup = free_priv;
+    struct event_req *e = req->priv;
     e->lead_id = lead_id;
     e->touch_id = touch_id;
     e->type = store_req_dup(req, type);

@@ -98,11 +98,6 @@ static int lead_upsert_run(struct store *st, struct store_req *req)
     return req->id > 0 ? lead_merge(st, req, l) : lead_insert(st, req, l);
 }
 
-static void free_priv(struct store_req *req)
-{
-    free(req->priv);
-}
-
 int store_lead_upsert(struct store *st, const struct store_lead_in *in,
                       const struct store_actor *actor, store_done_cb cb, void *arg)
 {
@@ -111,15 +106,11 @@ int store_lead_upsert(struct store *st, const struct store_lead_in *in,
         (in->attrs != NULL && !json_is_object(in->attrs)))
         return -EINVAL;
 
-    struct store_req *req = store_req_new(lead_upsert_run, actor, cb, arg);
-    struct lead_req *l = calloc(1, sizeof(*l));
-    if (req == NULL || l == NULL) {
-        free(l);
-        store_req_free(req);
+    struct store_req *req = store_req_new_priv(lead_upsert_run, actor, cb, arg,
+                                               sizeof(struct lead_req));
+    if (req == NULL)
         return -ENOMEM;
-    }
-    req->priv = l;
-    req->cleanup = free_priv;
+    struct lead_req *l = req->priv;
     const char *src[LEAD_NFIELDS] = {
         in->email, in->first_name, in->last_name, in->company, in->domain, in->title,
         in->phone, in->country, in->timezone, in->linkedin, in->source, in->lawful_basis,

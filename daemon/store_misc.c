@@ -18,24 +18,10 @@ struct misc_req {
     int num;
 };
 
-static void free_priv(struct store_req *req)
-{
-    free(req->priv);
-}
-
 static struct store_req *misc_req_new(store_req_run_fn run, const struct store_actor *actor,
                                       store_done_cb cb, void *arg)
 {
-    struct store_req *req = store_req_new(run, actor, cb, arg);
-    struct misc_req *m = calloc(1, sizeof(*m));
-    if (req == NULL || m == NULL) {
-        free(m);
-        store_req_free(req);
-        return NULL;
-    }
-    req->priv = m;
-    req->cleanup = free_priv;
-    return req;
+    return store_req_new_priv(run, actor, cb, arg, sizeof(struct misc_req));
 }
 
 /* ---- tasks: a = kind, b = owner, c = script; i1 lead, i2 touch, i3 due ---- */

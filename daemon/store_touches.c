@@ -42,24 +42,10 @@ struct touch_req {
     int64_t touch_id;
 };
 
-static void free_priv(struct store_req *req)
-{
-    free(req->priv);
-}
-
 static struct store_req *touch_req_new(store_req_run_fn run, const struct store_actor *actor,
                                        store_done_cb cb, void *arg)
 {
-    struct store_req *req = store_req_new(run, actor, cb, arg);
-    struct touch_req *t = calloc(1, sizeof(*t));
-    if (req == NULL || t == NULL) {
-        free(t);
-        store_req_free(req);
-        return NULL;
-    }
-    req->priv = t;
-    req->cleanup = free_priv;
-    return req;
+    return store_req_new_priv(run, actor, cb, arg, sizeof(struct touch_req));
 }
 
 static int touch_create_run(struct store *st, struct store_req *req)

@@ -59,6 +59,26 @@ const char *store_req_dup(struct store_req *req, const char *s)
     return s == NULL ? NULL : store_req_dupn(req, s, strlen(s));
 }
 
+static void store_req_free_priv(struct store_req *req)
+{
+    free(req->priv);
+}
+
+struct store_req *store_req_new_priv(store_req_run_fn run, const struct store_actor *actor,
+                                     store_done_cb cb, void *arg, size_t priv_size)
+{
+    struct store_req *req = store_req_new(run, actor, cb, arg);
+    void *priv = calloc(1, priv_size);
+    if (req == NULL || priv == NULL) {
+        free(priv);
+        store_req_free(req);
+        return NULL;
+    }
+    req->priv = priv;
+    req->cleanup = store_req_free_priv;
+    return req;
+}
+
 void store_req_free(struct store_req *req)
 {
     if (req == NULL)

@@ -79,6 +79,10 @@ struct store_writer {
  * out of memory. */
 struct store_req *store_req_new(store_req_run_fn run, const struct store_actor *actor,
                                 store_done_cb cb, void *arg);
+/* store_req_new() plus a zeroed private block of priv_size bytes in
+ * req->priv, freed with the request. Returns NULL when out of memory. */
+struct store_req *store_req_new_priv(store_req_run_fn run, const struct store_actor *actor,
+                                     store_done_cb cb, void *arg, size_t priv_size);
 /* Copies s (NULL stays NULL) into req->mem; on failure sets req->oom. */
 const char *store_req_dup(struct store_req *req, const char *s);
 /* Copies len bytes and adds a NUL; on failure sets req->oom. */

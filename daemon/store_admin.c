@@ -44,18 +44,6 @@ static struct store_req *admin_req_new(store_req_run_fn run, const struct store_
     return store_req_new_priv(run, actor, cb, arg, sizeof(struct admin_req));
 }
 
-static int event_json(struct store *st, struct store_req *req, int64_t lead_id,
-                      const char *type, json_t *data)
-{
-    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (text == NULL)
-        return -ENOMEM;
-    int rc = store_event_insert(st, req->now, lead_id, 0, type, &req->actor, text, NULL);
-    free(text);
-    return rc;
-}
-
 /* ---- unsuppress: a = kind, b = value ---- */
 
 static int unsuppress_run(struct store *st, struct store_req *req)
@@ -96,17 +84,11 @@ static int unsuppress_run(struct store *st, struct store_req *req)
         return rc;
 
     int64_t lead_id = 0;
-    if (strcmp(m->a, "email") == 0) {
-        rc = store_stmt(&st->wr, "SELECT id FROM leads WHERE email = ?1", &s);
-        if (rc < 0)
-            return rc;
-        store_bind_text(s, 1, m->b);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            lead_id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-    }
+    if (strcmp(m->a, "email") == 0 && (rc = store_wr_lead_id_by_email(st, m->b, &lead_id)) < 0)
+        return rc;
     /* As with "suppressed", the value (an address) stays out of the log. */
-    return event_json(st, req, lead_id, "unsuppressed", json_pack("{s:s}", "kind", m->a));
+    return store_event_insert_json(st, req, lead_id, 0, "unsuppressed",
+                                   json_pack("{s:s}", "kind", m->a));
 }
 
 int store_unsuppress(struct store *st, const char *kind, const char *value,
@@ -200,7 +182,7 @@ static int forget_run(struct store *st, struct store_req *req)
         rc = store_stmt_done(&st->wr, s);
     }
     if (rc == 0)
-        rc = event_json(st, req, m->i1, "forgotten", json_object());
+        rc = store_event_insert_json(st, req, m->i1, 0, "forgotten", json_object());
 out:
     free(email);
     return rc;

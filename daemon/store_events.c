@@ -98,3 +98,27 @@ int store_events_list(struct store *st, int64_t lead_id, int limit, json_t **out
     }
     return store_rows_json(&st->rd, s, out);
 }
+
+int store_event_insert_json(struct store *st, struct store_req *req, int64_t lead_id,
+                            int64_t touch_id, const char *type, json_t *data)
+{
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (text == NULL)
+        return -ENOMEM;
+    int rc = store_event_insert(st, req->now, lead_id, touch_id, type, &req->actor, text, NULL);
+    free(text);
+    return rc;
+}
+
+int store_wr_lead_id_by_email(struct store *st, const char *email, int64_t *id)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "SELECT id FROM leads WHERE email = ?1", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, email);
+    *id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return 0;
+}

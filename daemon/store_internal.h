@@ -87,6 +87,13 @@ int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t to
                        const char *type, const struct store_req_actor *actor,
                        const char *data_json, int64_t *id);
 
+/* Writer thread: the same, from a JSON object (stolen; NULL is an error, so
+ * callers may pass json_pack() straight in). */
+int store_event_insert_json(struct store *st, struct store_req *req, int64_t lead_id,
+                            int64_t touch_id, const char *type, json_t *data);
+/* Writer thread: the id of the lead with this (lower-cased) email, or 0. */
+int store_wr_lead_id_by_email(struct store *st, const char *email, int64_t *id);
+
 /* store_notify.c, writer thread: after event event_id was inserted, inserts
  * the notification touches the rules ask for. 0 or a negative errno. */
 int store_notify_event(struct store *st, int64_t event_id, int64_t at, int64_t lead_id,

@@ -117,23 +117,10 @@ static int suppress_run(struct store *st, struct store_req *req)
 
     /* The value stays out of the event: an email address is personal. */
     int64_t lead_id = 0;
-    if (strcmp(m->a, "email") == 0) {
-        rc = store_stmt(&st->wr, "SELECT id FROM leads WHERE email = ?1", &s);
-        if (rc < 0)
-            return rc;
-        store_bind_text(s, 1, m->b);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            lead_id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-    }
-    json_t *data = json_pack("{s:s, s:s?}", "kind", m->a, "reason", m->c);
-    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (text == NULL)
-        return -ENOMEM;
-    rc = store_event_insert(st, req->now, lead_id, 0, "suppressed", &req->actor, text, NULL);
-    free(text);
-    return rc;
+    if (strcmp(m->a, "email") == 0 && (rc = store_wr_lead_id_by_email(st, m->b, &lead_id)) < 0)
+        return rc;
+    return store_event_insert_json(st, req, lead_id, 0, "suppressed",
+                                   json_pack("{s:s, s:s?}", "kind", m->a, "reason", m->c));
 }
 
 int store_suppress(struct store *st, const char *kind, const char *value,

@@ -49,6 +49,10 @@ int cli_api_target(const struct cli_common *common, char *url, size_t url_len, c
                    size_t token_len);
 /* Prints {"error": ..., "path": ...} replies as "drumbeat: error: ..." to stderr. */
 void cli_print_api_error(int status, const json_t *body);
+/* For a request that did not get the status it wanted: prints the error
+ * (unless the daemon was not reached), drops reply, and returns the exit
+ * code: CLI_INVALID for a 4xx, CLI_FAIL otherwise. */
+int cli_api_failed(int status, json_t *reply);
 
 /* Each subcommand: argv[0] is the subcommand's name. Returns an enum cli_exit. */
 int cli_check_config(int argc, char **argv);

@@ -299,9 +299,7 @@ int cli_import(int argc, char **argv)
         const char *where = json_string_value(json_object_get(reply, "where"));
         if (where != NULL && where[0] != '\0')
             fprintf(stderr, "drumbeat: %s: %s\n", path, where);
-        cli_print_api_error((int)status, reply);
-        json_decref(reply);
-        return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+        return cli_api_failed((int)status, reply);
     }
     if (common.json) {
         json_dumpf(reply, stdout, JSON_INDENT(2));

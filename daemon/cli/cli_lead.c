@@ -63,9 +63,7 @@ int cli_lead(int argc, char **argv)
     int status = cli_api_request(&common, method, path, req, &reply);
     json_decref(req);
     if (status != 200) {
-        cli_print_api_error(status, reply);
-        json_decref(reply);
-        return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+        return cli_api_failed((int)status, reply);
     }
     if (common.json || strcmp(method, "POST") == 0) {
         json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

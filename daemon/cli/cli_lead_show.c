@@ -54,10 +54,7 @@ int cli_lead_resolve(const struct cli_common *common, const char *id_or_email, l
     }
     int status = cli_api_request(common, "GET", path, NULL, &reply);
     if (status != 200) {
-        if (status > 0)
-            cli_print_api_error(status, reply);
-        json_decref(reply);
-        return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+        return cli_api_failed((int)status, reply);
     }
     *id = (long long)json_integer_value(json_object_get(reply, "id"));
     json_decref(reply);

@@ -66,9 +66,7 @@ static int call(const struct cli_common *common, const char *method, const char 
     if (status < 0)
         return CLI_FAIL;
     if (status != want) {
-        cli_print_api_error(status, reply);
-        json_decref(reply);
-        return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+        return cli_api_failed((int)status, reply);
     }
     if (common->json || text == NULL) {
         json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -155,9 +155,7 @@ int cli_send(int argc, char **argv)
     int status = cli_api_request(&common, "POST", "/api/touches", req, &reply);
     json_decref(req);
     if (status != 201) {
-        cli_print_api_error(status, reply);
-        json_decref(reply);
-        return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+        return cli_api_failed((int)status, reply);
     }
     long long id = (long long)json_integer_value(json_object_get(reply, "touch_id"));
     if (common.json)

@@ -85,9 +85,7 @@ int cli_touch(int argc, char **argv)
     json_t *reply = NULL;
     int status = cli_api_request(&common, method, path, NULL, &reply);
     if (status != 200) {
-        cli_print_api_error(status, reply);
-        json_decref(reply);
-        return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+        return cli_api_failed((int)status, reply);
     }
     if (common.json || strcmp(verb, "show") == 0) {
         json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -294,3 +294,12 @@ void cli_print_api_error(int status, const json_t *body)
         fprintf(stderr, "  (give your token with --token-file FILE, $DRUMBEAT_TOKEN_FILE or "
                         "$DRUMBEAT_TOKEN)\n");
 }
+
+int cli_api_failed(int status, json_t *reply)
+{
+    /* A negative status means the daemon was not reached: that is printed already. */
+    if (status > 0)
+        cli_print_api_error(status, reply);
+    json_decref(reply);
+    return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
+}

@@ -165,6 +165,13 @@ static void h_enrich_done(struct drumbeat_op *op, const struct drumbeat_result *
     instance_complete(op, res, attrs);
 }
 
+static void h_enrich_cache_ttl(struct drumbeat_op *op, uint64_t ttl_ms)
+{
+    if (op == NULL || !op->enrich || op->completed)
+        return;
+    op->cache_ttl_ms = ttl_ms > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ttl_ms;
+}
+
 /* ---- queue_work ---- */
 
 struct host_work {
@@ -345,6 +352,7 @@ static const struct drumbeat_host host_table = {
     .queue_work = h_queue_work,
     .curl_submit = h_curl_submit,
     .enrich_done = h_enrich_done,
+    .enrich_cache_ttl = h_enrich_cache_ttl,
     .kv_get = h_kv_get,
     .kv_set = h_kv_set,
     .now_ms = h_now_ms,

@@ -143,7 +143,7 @@ static void op_deliver(struct drumbeat_op *op, const struct drumbeat_result *res
     if (p->freeing) {
         json_decref(attrs);              /* abandoned at shutdown: nobody listens */
     } else if (op->enrich) {
-        op->enrich_cb(op->arg, res, attrs);
+        op->enrich_cb(op->arg, res, attrs, op->cache_ttl_ms);
     } else {
         json_decref(attrs);
         op->done_cb(op->arg, res);
@@ -316,6 +316,7 @@ int plugins_enrich(struct plugins *p, const char *enricher, const json_t *lead,
         return -ENOMEM;
     op->enrich = true;
     op->enrich_cb = cb;
+    op->cache_ttl_ms = -1;
     op->arg = arg;
     /* The plugin borrows lead until enrich_done; a reference keeps it. */
     op->lead = json_incref((json_t *)lead);
@@ -330,6 +331,46 @@ int plugins_enrich(struct plugins *p, const char *enricher, const json_t *lead,
     op_unlink(op);
     op_free(op);
     return rc;
+}
+
+/* The enricher ops members of ABI 1.1 exist only in plugins built for it. */
+static const struct drumbeat_enricher_ops *enricher_1_1(struct plugins *p, const char *enricher,
+                                                        void **state, int *rc)
+{
+    struct drumbeat_instance *inst = usable(p, enricher, DRUMBEAT_KIND_ENRICHER, rc);
+    if (inst == NULL)
+        return NULL;
+    *state = inst->state;
+    if (inst->desc.abi_minor < 1) {
+        *rc = -EAGAIN;
+        return NULL;
+    }
+    return inst->desc.enricher;
+}
+
+const char *const *plugins_enricher_provides(struct plugins *p, const char *enricher)
+{
+    void *state;
+    int rc;
+    const struct drumbeat_enricher_ops *ops = enricher_1_1(p, enricher, &state, &rc);
+    return ops != NULL && ops->provides != NULL ? ops->provides(state) : NULL;
+}
+
+int plugins_enrich_cache_key(struct plugins *p, const char *enricher, const json_t *lead,
+                             char *buf, size_t cap)
+{
+    void *state;
+    int rc = 0;
+    const struct drumbeat_enricher_ops *ops = enricher_1_1(p, enricher, &state, &rc);
+    if (ops == NULL)
+        return rc;
+    if (ops->cache_key == NULL || cap == 0)
+        return -EAGAIN;
+    buf[0] = '\0';
+    rc = ops->cache_key(state, lead, buf, cap);
+    if (rc == 0 && (buf[0] == '\0' || memchr(buf, '\0', cap) == NULL))
+        return -EAGAIN;              /* an empty or unterminated key is no key */
+    return rc == 0 || rc == -ENOENT ? rc : -EAGAIN;
 }
 
 size_t plugins_in_flight(const struct plugins *p)

@@ -121,6 +121,7 @@ struct drumbeat_op {
     struct drumbeat_result res;
     char *enhanced, *detail;
     json_t *attrs;
+    int64_t cache_ttl_ms;             /* enrich only: host->enrich_cache_ttl, or -1 */
 };
 
 struct plugins {

@@ -83,11 +83,24 @@ const char *plugins_channel_accepts(struct plugins *p, const char *channel);
 bool plugins_channel_ready(struct plugins *p, const char *channel);
 
 /* ---- enrichers ---- */
-/* attrs is a new reference (the callee owns it) or NULL. */
-typedef void (*plugins_enrich_cb)(void *arg, const struct drumbeat_result *res, json_t *attrs);
+/* attrs is a new reference (the callee owns it) or NULL. cache_ttl_ms is
+ * what the plugin said with host->enrich_cache_ttl, or -1 when it said
+ * nothing (the instance's configured cache_ttl then applies). */
+typedef void (*plugins_enrich_cb)(void *arg, const struct drumbeat_result *res, json_t *attrs,
+                                  int64_t cache_ttl_ms);
 /* Same contract as plugins_send with one op; lead is referenced until done. */
 int plugins_enrich(struct plugins *p, const char *enricher, const json_t *lead,
                    plugins_enrich_cb cb, void *arg);
+/* The fields a running enricher fills (its ops' provides, ABI 1.1), NULL-
+ * terminated and borrowed until the next reload; NULL when the plugin does
+ * not say (or is older than 1.1), or the enricher is unknown or failed. */
+const char *const *plugins_enricher_provides(struct plugins *p, const char *enricher);
+/* The enricher's cache key for lead (its ops' cache_key, ABI 1.1) in buf:
+ * 0; -ENOENT (nothing to look up: do not call it for this lead); -EAGAIN
+ * (do not cache), also when the plugin has no cache_key; -ENOENT/-ENODEV
+ * for an unknown or failed enricher. */
+int plugins_enrich_cache_key(struct plugins *p, const char *enricher, const json_t *lead,
+                             char *buf, size_t cap);
 
 /* ---- status, reload, shutdown ---- */
 /* Array of {"name","plugin","kind","version","file","state","error",

@@ -170,6 +170,41 @@ struct drumbeat_host {
 
     /* The instance's configured name ("primary"); borrowed until fini. */
     const char *(*instance_name)(struct drumbeat_instance *inst);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Says how long the answer of an enrich op may be cached (the host keeps
+     * answers per instance under the op's cache key, see
+     * drumbeat_enricher_ops.cache_key). Call before enrich_done; without it
+     * the instance's configured cache_ttl applies; 0 means "do not cache". */
+    void (*enrich_cache_ttl)(struct drumbeat_op *op, uint64_t ttl_ms);
+
+    /* Looks name up in DNS with the daemon's resolver (c-ares on the loop,
+     * the config's "dns" servers). type is DRUMBEAT_DNS_MX, _A (A and AAAA)
+     * or _TXT. answered(status, answers, ttl_s, arg) runs exactly once on the
+     * loop thread, never from inside this call:
+     *   status 0        answers found; answers is a JSON array: MX
+     *                   [{"host": "mx1.example.com", "preference": 10}, ...]
+     *                   sorted by preference; A ["192.0.2.1", "2001:db8::1"];
+     *                   TXT ["v=spf1 ...", ...]
+     *   -ENOENT         the name does not exist (NXDOMAIN)
+     *   -ENODATA        the name exists but has no such records
+     *   other negative  the lookup failed (-ETIMEDOUT, -ECONNREFUSED, -EIO...):
+     *                   the answer is unknown, not negative
+     * answers is borrowed for the call (NULL unless status is 0). ttl_s is the
+     * smallest TTL of the answer's records, or for -ENOENT/-ENODATA the
+     * negative-caching TTL from the zone's SOA (RFC 2308), 0 when unknown.
+     * Returns 0, or a negative errno and then never calls answered. */
+    int (*dns_query)(struct drumbeat_instance *inst, const char *name, int type,
+                     void (*answered)(int status, const struct json_t *answers,
+                                      uint32_t ttl_s, void *arg),
+                     void *arg);
+};
+
+enum drumbeat_dns_type {
+    DRUMBEAT_DNS_A = 1,
+    DRUMBEAT_DNS_MX = 15,
+    DRUMBEAT_DNS_TXT = 16,
 };
 
 #define DRUMBEAT_HOST_HAS(host, member)                                     \
@@ -198,8 +233,30 @@ struct drumbeat_channel_ops {
 
 struct drumbeat_enricher_ops {
     /* Same contract as send with n == 1, but completes with
-     * host->enrich_done. lead is borrowed until enrich_done. */
+     * host->enrich_done. lead is borrowed until enrich_done. It is the
+     * lead as `drumbeat lead --json` shows it: "email" (absent when not
+     * known), "first_name", "last_name", "company", "domain", "title",
+     * "phone", "country", "timezone", "linkedin", "email_status", "attrs"
+     * (an object of free attributes). enrich_done's attrs is a flat object
+     * of lead fields to fill ("company", "email_status", "industry"...):
+     * the host fills only fields that are still empty, and a value a person
+     * set is never overwritten. DRUMBEAT_DONE with NULL or {} attrs means
+     * "found nothing"; DRUMBEAT_RETRY asks the host to try again later. */
     int (*enrich)(void *state, const struct json_t *lead, struct drumbeat_op *op);
+
+    /* ---- ABI 1.1: the host reads these only from plugins whose abi_minor
+     * is at least 1. ---- */
+
+    /* The lead fields this instance can fill, NULL-terminated, valid until
+     * fini (for enrich_csv, the columns its mapping names). The waterfall
+     * calls the instance for a lead only while one of them is still
+     * missing. NULL means "unknown": always called. */
+    const char *const *(*provides)(void *state);
+    /* Writes the key this lead's answer is cached under into buf (cap
+     * bytes, NUL-terminated), e.g. "mx:example.com", and returns 0; returns
+     * -ENOENT when the lead has nothing to look up (the op is not made) and
+     * -EAGAIN when the answer must not be cached. NULL: no caching. */
+    int (*cache_key)(void *state, const struct json_t *lead, char *buf, size_t cap);
 };
 
 struct drumbeat_plugin {

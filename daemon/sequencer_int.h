@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/sequencer_int.h: what sequencer.c (the timer and the queue),
+ * sequencer_step.c (what one step does) and sequencer_rules.c (a lead's
+ * time rules) share. Not for other modules.
+ *
+ * Ownership: struct sequencer owns its versions array; a seq_version owns
+ * its calendars and, when owned is true (rebuilt from the store), its def;
+ * otherwise def is borrowed from d->cadences and the entry is dropped on
+ * every reload (seq_versions_reset).
+ */
+#ifndef DRUMBEAT_SEQUENCER_INT_H
+#define DRUMBEAT_SEQUENCER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "cadence_def.h"
+#include "daemon.h"
+#include "log.h"
+#include "sequencer.h"
+#include "store.h"
+#include "window.h"
+
+struct holidays;
+
+struct seq_calendar {
+    const struct cadence_holidays *src;   /* in the version's def */
+    struct holidays *h;
+};
+
+struct seq_version {
+    int64_t id;                 /* cadences.id */
+    int64_t version;
+    struct cadence_def *def;
+    bool owned;
+    struct seq_calendar *cals;
+    size_t n_cals;
+};
+
+struct sequencer {
+    struct daemon *d;
+    uv_timer_t timer;
+    int64_t timer_at;           /* daemon clock; 0 = not armed */
+    int64_t *busy;              /* enrollments with a write in flight */
+    size_t n_busy, cap_busy;
+    struct seq_version *versions;
+    size_t n_versions;
+    char store_id[40];
+    bool stopping, pumping;
+    const struct cadence_set *synced;   /* the set whose versions are recorded */
+    size_t sync_pending;
+    int64_t *current;           /* version id per d->cadences item, 0 until synced */
+};
+
+/* sequencer_rules.c */
+int seq_rules_for_lead(struct seq_version *v, const json_t *lead, struct window_rules *r,
+                       struct errbuf *err);
+void seq_version_free(struct seq_version *v);
+
+/* sequencer_step.c: decides what the enrollment e (store_enrollment_get)
+ * does now and fills w (strings it points at live in *hold, freed by the
+ * caller with json_decref, and in *payload, freed with free). 0, or a
+ * negative errno when nothing can be decided (logged). */
+int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
+                    const json_t *lead, int64_t now, struct store_step_write *w,
+                    struct store_touch_in *touch, json_t **hold, char **payload);
+
+/* sequencer.c */
+struct seq_version *seq_version_get(struct sequencer *s, int64_t id);
+
+#endif /* DRUMBEAT_SEQUENCER_INT_H */

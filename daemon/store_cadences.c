@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_cadences.c: cadence versions and enrollments in the store.
+ *
+ * A cadence version is one distinct canonical text of its file; an
+ * enrollment points at the version it started on (cadence_id), so editing a
+ * live cadence never changes what running enrollments do. Enrolling checks,
+ * per lead, everything that refuses a lead (suppressed, unsubscribed,
+ * bounced, already in an active cadence, the company cap, the cool-down, a
+ * customer's or open deal's domain, the cadence's max_active) and assigns a
+ * mailbox by rotation, the least loaded of the cadence's mailboxes, which
+ * the lead then keeps so replies thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* ---- versions ---- */
+
+struct version_req {
+    const char *name, *text;
+};
+
+static int version_run(struct store *st, struct store_req *req)
+{
+    struct version_req *m = req->priv;
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "SELECT id, definition, version FROM cadences WHERE name = ?1"
+                        " ORDER BY version DESC LIMIT 1", &s);
+    int64_t version = 0;
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, m->name);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        version = sqlite3_column_int64(s, 2);
+        if (strcmp((const char *)sqlite3_column_text(s, 1), m->text) == 0)
+            req->id = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    if (req->id != 0)
+        return 0;                /* unchanged since the last start or reload */
+    rc = store_stmt(&st->wr, "INSERT INTO cadences (name, version, definition, created_at)"
+                    " VALUES (?1, ?2, ?3, ?4)", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, m->name);
+    sqlite3_bind_int64(s, 2, version + 1);
+    store_bind_text(s, 3, m->text);
+    sqlite3_bind_int64(s, 4, req->now);
+    if ((rc = store_stmt_done(&st->wr, s)) < 0)
+        return rc;
+    req->id = sqlite3_last_insert_rowid(st->wr.db);
+    return store_event_insert_json(st, req, 0, 0, "cadence_version",
+                                   json_pack("{s:s, s:I}", "cadence", m->name,
+                                             "version", (json_int_t)(version + 1)));
+}
+
+int store_cadence_version(struct store *st, const char *name, const char *canonical,
+                          store_done_cb cb, void *arg)
+{
+    struct store_req *req = store_req_new_priv(version_run, NULL, cb, arg,
+                                               sizeof(struct version_req));
+    if (req == NULL)
+        return -ENOMEM;
+    struct version_req *m = req->priv;
+    m->name = store_req_dup(req, name);
+    m->text = store_req_dup(req, canonical);
+    if (req->oom) {
+        store_req_free(req);
+        return -ENOMEM;
+    }
+    return store_writer_submit(st, req);
+}
+
+int store_cadence_version_get(struct store *st, int64_t id, char **name, int64_t *version,
+                              json_t **definition)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->rd, "SELECT name, version, definition FROM cadences WHERE id = ?1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *name = strdup((const char *)sqlite3_column_text(s, 0));
+        *version = sqlite3_column_int64(s, 1);
+        *definition = json_loads((const char *)sqlite3_column_text(s, 2), 0, NULL);
+        rc = *name != NULL && *definition != NULL ? 0 : -ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ---- enrolling ---- */
+
+struct enroll_req {
+    int64_t cadence_id;
+    const char *cadence;
+    int64_t *leads;
+    size_t n;
+    const char **mailboxes;     /* NULL-terminated, in req->mem */
+    struct store_enroll_rules rules;
+    json_t *results;            /* [{lead_id, enrollment_id | refused}] */
+    store_enroll_cb cb;
+    void *arg;
+};
+
+static void enroll_cleanup(struct store_req *req)
+{
+    struct enroll_req *m = req->priv;
+    free(m->leads);
+    free(m->mailboxes);
+    json_decref(m->results);
+}
+
+static int64_t count1(struct store *st, const char *sql, int64_t a, const char *b, int64_t c)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+    if (store_stmt(&st->wr, sql, &s) < 0)
+        return -1;
+    sqlite3_bind_int64(s, 1, a);
+    store_bind_text(s, 2, b);
+    sqlite3_bind_int64(s, 3, c);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return n;
+}
+
+/* Why the lead may not be enrolled, or NULL. */
+static const char *refusal(struct store *st, struct enroll_req *m, int64_t lead, int64_t now)
+{
+    sqlite3_stmt *s;
+    const char *why = NULL;
+    char domain[256] = "";
+    if (store_stmt(&st->wr, "SELECT suppressed, unsubscribed, bounced, coalesce(domain, ''),"
+                   " email_status FROM leads WHERE id = ?1", &s) < 0)
+        return "store_error";
+    sqlite3_bind_int64(s, 1, lead);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        why = "no_such_lead";
+    else if (sqlite3_column_int(s, 2))
+        why = "bounced";
+    else if (sqlite3_column_int(s, 1))
+        why = "unsubscribed";
+    else if (sqlite3_column_int(s, 0))
+        why = "suppressed";
+    else
+        snprintf(domain, sizeof(domain), "%s", (const char *)sqlite3_column_text(s, 3));
+    sqlite3_reset(s);
+    if (why != NULL)
+        return why;
+    if (count1(st, "SELECT count(*) FROM enrollments WHERE lead_id = ?1 AND state IN"
+               " ('active', 'paused') AND ?2 IS NULL AND ?3 = ?3", lead, NULL, 0) > 0)
+        return "already_enrolled";
+    if (m->rules.cooldown_ms > 0 &&
+        count1(st, "SELECT count(*) FROM enrollments WHERE lead_id = ?1 AND ?2 IS NULL"
+               " AND ended_at > ?3", lead, NULL, now - m->rules.cooldown_ms) > 0)
+        return "cooldown";
+    if (domain[0] != '\0' && m->rules.max_active_per_domain > 0 &&
+        count1(st, "SELECT count(*) FROM enrollments e JOIN leads l ON l.id = e.lead_id"
+               " WHERE e.state = 'active' AND l.domain = ?2 AND ?1 = ?1 AND ?3 = ?3", 0, domain,
+               0) >= m->rules.max_active_per_domain)
+        return "company_cap";
+    /* A customer's or an open deal's domain is never cold-emailed. */
+    if (domain[0] != '\0' && m->rules.skip_customer_domains &&
+        count1(st, "SELECT count(*) FROM leads WHERE domain = ?2 AND stage IN"
+               " ('closing', 'post_purchase') AND id != ?1 AND ?3 = ?3", lead, domain, 0) > 0)
+        return "customer_domain";
+    if (m->rules.max_active > 0 &&
+        count1(st, "SELECT count(*) FROM enrollments WHERE cadence = ?2 AND state = 'active'"
+               " AND ?1 = ?1 AND ?3 = ?3", 0, m->cadence, 0) >= m->rules.max_active)
+        return "cadence_max_active";
+    return NULL;
+}
+
+/* The least loaded mailbox of the rotation (ties: rotation order). */
+static const char *pick_mailbox(struct store *st, struct enroll_req *m)
+{
+    const char *best = NULL;
+    int64_t best_n = -1;
+    for (size_t i = 0; m->mailboxes != NULL && m->mailboxes[i] != NULL; i++) {
+        int64_t n;
+        sqlite3_stmt *s;
+        if (store_stmt(&st->wr, "SELECT count(*) FROM enrollments WHERE cadence = ?1 AND"
+                       " state = 'active' AND mailbox = ?2", &s) < 0)
+            return m->mailboxes[0];
+        store_bind_text(s, 1, m->cadence);
+        store_bind_text(s, 2, m->mailboxes[i]);
+        n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_reset(s);
+        if (best == NULL || n < best_n) {
+            best = m->mailboxes[i];
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+static int enroll_run(struct store *st, struct store_req *req)
+{
+    struct enroll_req *m = req->priv;
+    sqlite3_stmt *s;
+    int64_t enrolled = 0, started_today = 0;
+    int rc;
+
+    json_array_clear(m->results);
+    if (m->rules.new_per_day > 0)
+        started_today = count1(st, "SELECT count(*) FROM enrollments WHERE cadence = ?2 AND"
+                               " started_at > ?3 AND ?1 = ?1", 0, m->cadence,
+                               req->now - 24 * 3600 * 1000LL);
+    for (size_t i = 0; i < m->n; i++) {
+        const char *why = refusal(st, m, m->leads[i], req->now);
+        if (why != NULL) {
+            json_array_append_new(m->results, json_pack("{s:I, s:s}", "lead_id",
+                                  (json_int_t)m->leads[i], "refused", why));
+            continue;
+        }
+        /* The throttle delays the start; it never drops the lead. */
+        int64_t due = req->now;
+        if (m->rules.new_per_day > 0 && started_today >= m->rules.new_per_day)
+            due = req->now + (started_today / m->rules.new_per_day) * 24 * 3600 * 1000LL;
+        started_today++;
+        const char *mailbox = pick_mailbox(st, m);
+        rc = store_stmt(&st->wr, "INSERT INTO enrollments (lead_id, cadence_id, cadence, state,"
+                        " step, mailbox, started_at, due_at, step_started_at)"
+                        " VALUES (?1, ?2, ?3, 'active', 0, ?4, ?5, ?6, ?5)", &s);
+        if (rc < 0)
+            return rc;
+        sqlite3_bind_int64(s, 1, m->leads[i]);
+        sqlite3_bind_int64(s, 2, m->cadence_id);
+        store_bind_text(s, 3, m->cadence);
+        store_bind_text(s, 4, mailbox);
+        sqlite3_bind_int64(s, 5, req->now);
+        sqlite3_bind_int64(s, 6, due);
+        if ((rc = store_stmt_done(&st->wr, s)) < 0)
+            return rc;
+        int64_t id = sqlite3_last_insert_rowid(st->wr.db);
+        rc = store_event_insert_json(st, req, m->leads[i], 0, "enrolled",
+                                     json_pack("{s:I, s:s, s:s?, s:b}", "enrollment_id",
+                                               (json_int_t)id, "cadence", m->cadence,
+                                               "mailbox", mailbox, "throttled",
+                                               due > req->now));
+        if (rc < 0)
+            return rc;
+        json_array_append_new(m->results, json_pack("{s:I, s:I, s:s?}", "lead_id",
+                              (json_int_t)m->leads[i], "enrollment_id", (json_int_t)id,
+                              "mailbox", mailbox));
+        enrolled++;
+    }
+    req->id = enrolled;
+    return 0;
+}
+
+static void enroll_done(struct store_req *req)
+{
+    struct enroll_req *m = req->priv;
+    if (m->cb != NULL)
+        m->cb(req->status, req->status == 0 ? m->results : NULL, m->arg);
+}
+
+int store_enroll(struct store *st, int64_t cadence_id, const char *cadence,
+                 const int64_t *leads, size_t n, const char *const *mailboxes,
+                 const struct store_enroll_rules *rules, const struct store_actor *actor,
+                 store_enroll_cb cb, void *arg)
+{
+    size_t nm = 0;
+    if (n == 0 || leads == NULL || cadence == NULL || cadence_id <= 0)
+        return -EINVAL;
+    struct store_req *req = store_req_new_priv(enroll_run, actor, NULL, NULL,
+                                               sizeof(struct enroll_req));
+    if (req == NULL)
+        return -ENOMEM;
+    struct enroll_req *m = req->priv;
+    req->cleanup = enroll_cleanup;
+    req->done = enroll_done;
+    m->cb = cb;
+    m->arg = arg;
+    while (mailboxes != NULL && mailboxes[nm] != NULL)
+        nm++;
+    m->leads = malloc(n * sizeof(*m->leads));
+    m->mailboxes = calloc(nm + 1, sizeof(*m->mailboxes));
+    m->results = json_array();
+    if (m->leads == NULL || m->mailboxes == NULL || m->results == NULL) {
+        store_req_free(req);
+        return -ENOMEM;
+    }
+    memcpy(m->leads, leads, n * sizeof(*leads));
+    m->n = n;
+    for (size_t i = 0; i < nm; i++)
+        m->mailboxes[i] = store_req_dup(req, mailboxes[i]);
+    m->cadence = store_req_dup(req, cadence);
+    m->cadence_id = cadence_id;
+    if (rules != NULL)
+        m->rules = *rules;
+    if (req->oom) {
+        store_req_free(req);
+        return -ENOMEM;
+    }
+    return store_writer_submit(st, req);
+}

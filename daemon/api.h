@@ -32,4 +32,17 @@ int api_imports_register(struct daemon *d);
  * POST /api/leads/:id/forget, GET /api/leads/:id/export. */
 int api_lead_admin_register(struct daemon *d);
 
+/* api_enrich.c: POST /api/enrichments, GET /api/enrichments. */
+int api_enrich_register(struct daemon *d);
+
+/* api_cadences.c: GET /api/cadences, POST and GET /api/enrollments. */
+int api_cadences_register(struct daemon *d);
+
+/* api_calls.c: GET /api/calls, POST /api/leads/:id/log-call. */
+int api_calls_register(struct daemon *d);
+
+/* api_events.c: POST /api/events (inbound events: generic, Calendly,
+ * Cal.com; idempotent by event id), POST /api/leads/:id/exit. */
+int api_events_register(struct daemon *d);
+
 #endif /* DRUMBEAT_API_H */

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "config.h"
 #include "daemon.h"
+#include "enrich.h"
 #include "http.h"
 #include "icp.h"
 #include "import.h"
@@ -44,8 +45,10 @@ static void on_done(int status, const json_t *summary, const struct errbuf *err,
     ai->imp = NULL;
     /* Score what the import brought (a failed import may have committed
      * some batches); a dry run kept nothing. */
-    if (!json_is_true(json_object_get(summary, "dry_run")))
+    if (!json_is_true(json_object_get(summary, "dry_run"))) {
         icp_rescore_all(ai->d);
+        enrich_kick(ai->d->enrich);     /* leads the import queued, if any */
+    }
     if (ai->req != NULL) {
         http_request_on_cancel(ai->req, NULL, NULL);
         if (status == 0)
@@ -112,7 +115,7 @@ static void on_post_import(struct http_request *req, void *ctx)
     struct daemon *d = ctx;
     struct errbuf err = { 0 };
     json_t *hdr = NULL;
-    char b1[4], b2[4], b3[4], b4[4], b5[4], b6[4], b7[4];
+    char b1[4], b2[4], b3[4], b4[4], b5[4], b6[4], b7[4], b8[4];
 
     if (d->stopping || d->store == NULL) {
         http_reply_error(req, 503, "the daemon is stopping");
@@ -136,7 +139,12 @@ static void on_post_import(struct http_request *req, void *ctx)
         .basis = param(req, hdr, "basis", b5, sizeof(b5)),
         .dry_run = truthy(param(req, hdr, "dry_run", b6, sizeof(b6))),
         .overwrite = truthy(param(req, hdr, "overwrite", b7, sizeof(b7))),
+        .enrich = d->cfg->enrichment.after_import && d->cfg->n_enrichers > 0,
     };
+    /* "enrich": "1"/"0" overrides enrichment.after_import for this import. */
+    const char *enrich = param(req, hdr, "enrich", b8, sizeof(b8));
+    if (enrich != NULL)
+        opts.enrich = truthy(enrich);
     if (delim != NULL && delim[0] != '\0') {
         if (strcmp(delim, ",") == 0 || strcmp(delim, ";") == 0)
             opts.delimiter = delim[0];

@@ -32,6 +32,10 @@ static int (*const api_areas[])(struct daemon *d) = {
     api_leads_register,
     api_imports_register,
     api_lead_admin_register,
+    api_enrich_register,
+    api_cadences_register,
+    api_events_register,
+    api_calls_register,
 };
 
 int api_register(struct daemon *d)

@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "draft.h"
 #include "http.h"
+#include "sequencer.h"
 #include "store.h"
 
 /* One POST /api/touches in progress: it owns copies of what it needs. */
@@ -273,6 +274,8 @@ struct decision {
 static void on_decided(int status, int64_t id, void *arg)
 {
     struct decision *dc = arg;
+    if (status == 0)
+        sequencer_kick(dc->d->sequencer);    /* a dropped touch ends its step */
     if (dc->req == NULL)
         ;   /* the listener closed before we could answer */
     else if (status == -EINVAL)

@@ -23,7 +23,7 @@
 static const char *const top_keys[] = {
     "daemon", "store", "api", "public", "public_url", "plugin_path", "company",
     "team", "mailboxes", "channels", "enrichers", "templates", "import",
-    "notifications", "dns", "icp", NULL,
+    "notifications", "dns", "icp", "cadences", "enrichment", NULL,
 };
 
 static int listener_defaults(struct config_listener *l, int port)
@@ -80,6 +80,7 @@ void config_free(struct config *cfg)
     config_import_free(cfg);
     config_notifications_free(cfg);
     config_icp_free(cfg);
+    free(cfg->cadences_dir);
     free(cfg);
 }
 
@@ -150,8 +151,10 @@ int config_load_string(const char *text, size_t len, const char *name,
     config_load_instances(&ctx, root, cfg);
     config_load_team(&ctx, root, cfg);
     config_load_import(&ctx, root, cfg);
+    config_load_enrichment(&ctx, root, cfg);
     config_load_notifications(&ctx, root, cfg);
     config_load_icp(&ctx, root, cfg);
+    config_load_cadences(&ctx, root, cfg);
 check:
     if (ctx.oom) {
         struct errbuf err = { 0 };

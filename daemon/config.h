@@ -97,6 +97,21 @@ struct config_plugin_instance {
     char *plugin;          /* "example_channel", or a path to a .so */
     json_t *options;       /* object; validated by the plugin loader */
     enum log_level log_level;
+    /* Enrichers only (config_enrichment.c): */
+    int64_t concurrency;   /* ops in flight at once, default 4 */
+    int64_t rate_count;    /* at most rate_count ops per rate_window_ms; 0 = no limit */
+    uint64_t rate_window_ms;
+    uint64_t cache_ttl_ms; /* how long answers are kept when the plugin does not say;
+                              default 7 days; 0 = never cached */
+};
+
+/* "enrichment": how the enrichment waterfall runs (enrich.c). */
+struct config_enrichment {
+    bool after_import;     /* queue every lead an import created or changed */
+    int64_t concurrency;   /* leads in the waterfall at once, default 8 */
+    uint64_t backoff_ms;   /* first retry delay, doubled per attempt; default 30s */
+    uint64_t max_backoff_ms;  /* default 1h */
+    int64_t max_attempts;  /* RETRY answers before a lead is given up; default 5 */
 };
 
 struct icp_rules;
@@ -135,12 +150,17 @@ struct config {
     struct config_mailbox *mailboxes; size_t n_mailboxes;
     struct config_plugin_instance *channels; size_t n_channels;
     struct config_plugin_instance *enrichers; size_t n_enrichers;
+    struct config_enrichment enrichment;  /* "enrichment" section */
     struct config_notification *notifications; size_t n_notifications;
 
     struct config_dns dns;           /* "dns" section */
 
     struct icp_rules *icp;           /* "icp" section (icp.h), or NULL when absent:
                                         then nothing is scored */
+
+    char *cadences_dir;    /* cadences.dir, resolved; without "cadences", the folder
+                              "cadences" beside the config file when it exists, else
+                              NULL (no cadences). Loaded by cadence_set_load(). */
 };
 
 /* The collected errors of one load. */

@@ -58,6 +58,9 @@ static void load_instances(struct config_ctx *ctx, const json_t *root, const cha
                            size_t *n_out)
 {
     static const char *const keys[] = { "name", "plugin", "options", "log_level", NULL };
+    static const char *const enricher_keys[] = { "name", "plugin", "options", "log_level",
+                                                 "concurrency", "rate", "cache_ttl", NULL };
+    bool enricher = strcmp(key, "enrichers") == 0;
     const json_t *arr = get_array(ctx, root, key);
     char path[64], where[256], got[128];
 
@@ -78,8 +81,10 @@ static void load_instances(struct config_ctx *ctx, const json_t *root, const cha
         const json_t *obj = get_item(ctx, arr, i, path);
         if (obj == NULL)
             continue;
-        config_ctx_keys(ctx, obj, path, keys);
+        config_ctx_keys(ctx, obj, path, enricher ? enricher_keys : keys);
         load_name(ctx, obj, path, &inst->name);
+        if (enricher)
+            config_load_enricher_limits(ctx, obj, path, inst);
         if (config_ctx_string(ctx, obj, path, "plugin", true, &inst->plugin) &&
             inst->plugin[0] == '\0') {
             config_path_key(where, sizeof(where), path, "plugin");

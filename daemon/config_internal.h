@@ -79,6 +79,11 @@ void config_strv_free(char **v);
 /* The sections, each filling its part of cfg from root. */
 void config_load_sections(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_load_instances(struct config_ctx *ctx, const json_t *root, struct config *cfg);
+/* config_enrichment.c: an enricher instance's concurrency, rate and
+ * cache_ttl (defaults set here too), and the "enrichment" section. */
+void config_load_enricher_limits(struct config_ctx *ctx, const json_t *obj, const char *path,
+                                 struct config_plugin_instance *inst);
+void config_load_enrichment(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_load_team(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_team_free(struct config *cfg);
 /* config_import.c: the "import" section, its built-in defaults and release. */
@@ -92,6 +97,8 @@ void config_notifications_free(struct config *cfg);
 /* config_icp.c: the "icp" section (the ideal customer profile). */
 void config_load_icp(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 void config_icp_free(struct config *cfg);
+/* config_cadences.c: the "cadences" section (where the cadence files are). */
+void config_load_cadences(struct config_ctx *ctx, const json_t *root, struct config *cfg);
 
 /* Records an error for each name that repeats an earlier one. Entry i is
  * names[i] (NULL entries are skipped), found at sections[i][indexes[i]]. */

@@ -24,6 +24,9 @@ struct http_server;
 struct dispatch;
 struct template_set;
 struct icp_runner;
+struct enrich;
+struct sequencer;
+struct cadence_set;
 
 struct daemon {
     uv_loop_t *loop;
@@ -38,6 +41,10 @@ struct daemon {
     struct http_server *api;       /* API listener */
     struct http_server *pub;       /* public listener */
     struct icp_runner *icp;        /* ICP scoring and readiness (icp.h) */
+    struct enrich *enrich;         /* the enrichment waterfall (enrich.h) */
+    struct cadence_set *cadences;  /* the cadences folder, or NULL; replaced
+                                      together with cfg on reload */
+    struct sequencer *sequencer;   /* runs the cadences (sequencer.h) */
     int64_t started_at_ms;
     uint64_t reloads;              /* successful reloads */
     uint64_t reload_failures;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "dispatch.h"
+#include "sequencer.h"
 #include "dispatch_json.h"
 #include "draft.h"
 #include "log.h"
@@ -137,6 +138,9 @@ static void on_outcome_committed(int status, int64_t id, void *arg)
     if (b->pending == 0)
         dispatch_batch_release(b);
     dispatch_maybe_stopped(dp);
+    /* A cadence's touch that ended moved its enrollment on: next step. */
+    if (status == 0)
+        sequencer_kick(dp->d->sequencer);
     if (!dp->stopping)
         dispatch_kick(dp);
 }

@@ -15,6 +15,7 @@
 #include <ares.h>
 
 #include "dns.h"
+#include "dns_ttl.h"
 #include "log.h"
 
 struct dns_sock {
@@ -46,6 +47,9 @@ struct dns_req {
     int pending;            /* ares queries still out */
     int status4, status6;   /* per family, for ADDR */
     int status;             /* the final status */
+    uint32_t ttl4, ttl6;    /* per family (the only one for TXT and MX: ttl4) */
+    bool known4, known6;    /* the message gave that TTL */
+    uint32_t ttl;           /* the final TTL, 0 when unknown */
     char **strs;            /* TXT records or addresses */
     struct dns_mx *mx;
     size_t n;
@@ -123,9 +127,9 @@ static void req_free(struct dns_req *r)
 static void req_call(struct dns_req *r)
 {
     switch (r->kind) {
-    case DNS_KIND_TXT: r->cb.txt(r->status, r->strs, r->n, r->arg); break;
-    case DNS_KIND_MX: r->cb.mx(r->status, r->mx, r->n, r->arg); break;
-    case DNS_KIND_ADDR: r->cb.addr(r->status, r->strs, r->n, r->arg); break;
+    case DNS_KIND_TXT: r->cb.txt(r->status, r->strs, r->n, r->ttl, r->arg); break;
+    case DNS_KIND_MX: r->cb.mx(r->status, r->mx, r->n, r->ttl, r->arg); break;
+    case DNS_KIND_ADDR: r->cb.addr(r->status, r->strs, r->n, r->ttl, r->arg); break;
     }
 }
 
@@ -274,13 +278,41 @@ static int addr_status(const struct dns_req *r)
     return -ENODATA;
 }
 
+/* The TTL for the final status: the families that decided it (those with
+ * answers when any had some, else the negative ones), smallest first. */
+static uint32_t final_ttl(const struct dns_req *r)
+{
+    bool use4 = r->known4, use6 = r->known6;
+
+    if (r->status != 0 && r->status != -ENOENT && r->status != -ENODATA)
+        return 0;
+    if (r->kind == DNS_KIND_ADDR && r->status == 0) {
+        use4 = use4 && r->status4 == 0;
+        use6 = use6 && r->status6 == 0;
+    }
+    if (use4 && use6)
+        return r->ttl4 < r->ttl6 ? r->ttl4 : r->ttl6;
+    return use4 ? r->ttl4 : use6 ? r->ttl6 : 0;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     struct dns_sub *sub = arg;
     struct dns_req *r = sub->req;
     int rc = dns_status(status);
+    uint32_t ttl = 0;
+    /* c-ares passes the message for NXDOMAIN and no-data answers too. */
+    bool known = (rc == 0 || rc == -ENOENT || rc == -ENODATA) && abuf != NULL && alen > 0 &&
+                 dns_answer_ttl(abuf, (size_t)alen, &ttl) == 0;
 
     (void)timeouts;
+    if (sub->family == AF_INET6) {
+        r->ttl6 = ttl;
+        r->known6 = known;
+    } else {
+        r->ttl4 = ttl;
+        r->known4 = known;
+    }
     if (rc == 0 && r->kind == DNS_KIND_TXT)
         rc = parse_txt(r, abuf, alen);
     else if (rc == 0 && r->kind == DNS_KIND_MX)
@@ -295,8 +327,10 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         rc = addr_status(r);
     }
     r->status = rc;
-    if (--r->pending == 0)
+    if (--r->pending == 0) {
+        r->ttl = final_ttl(r);
         req_done(r);
+    }
 }
 
 static void rearm(struct dns *d);

@@ -2,7 +2,8 @@
 /* daemon/dns.h: DNS lookups with c-ares, driven by a libuv loop (the ares
  * socket-state callback opens one uv_poll per socket; one uv_timer follows
  * ares_timeout()). Used by the mailbox preflight (SPF, DMARC, DKIM TXT
- * records, relay addresses, MX hosts).
+ * records, relay addresses, MX hosts) and by plugins through
+ * host->dns_query (host_dns.c). Answers carry their TTL (dns_ttl.c).
  *
  * Every query has an explicit per-try timeout and a number of tries: c-ares
  * doubles the timeout on each round over the servers, so with one server a
@@ -53,9 +54,14 @@ struct dns_mx {
     int preference;
 };
 
-typedef void (*dns_txt_cb)(int status, char **txts, size_t n, void *arg);
-typedef void (*dns_mx_cb)(int status, const struct dns_mx *mx, size_t n, void *arg);
-typedef void (*dns_addr_cb)(int status, char **addrs, size_t n, void *arg);
+/* ttl_s: for status 0 the smallest TTL of the answer's records (for
+ * dns_query_a, over the A and AAAA answers that were found); for -ENOENT and
+ * -ENODATA the zone's negative-caching TTL (RFC 2308: min(SOA TTL, SOA
+ * MINIMUM) from the authority section) when the server sent one; else 0. */
+typedef void (*dns_txt_cb)(int status, char **txts, size_t n, uint32_t ttl_s, void *arg);
+typedef void (*dns_mx_cb)(int status, const struct dns_mx *mx, size_t n, uint32_t ttl_s,
+                          void *arg);
+typedef void (*dns_addr_cb)(int status, char **addrs, size_t n, uint32_t ttl_s, void *arg);
 
 /* A resolver on loop with the defaults above; servers as in dns_options.
  * Returns 0, -EINVAL for a bad servers list, -ENOMEM, or -EIO when c-ares

@@ -2,7 +2,8 @@
 /* daemon/host_api.c: the one struct drumbeat_host handed to every plugin
  * instance: logging with the instance's prefix, level and a repeat limit;
  * op completion; threadpool work; curl transfers on the shared multi handle;
- * per-instance key/value state in the store; the daemon's clock.
+ * per-instance key/value state in the store; the daemon's clock; DNS
+ * lookups (host_dns.c).
  *
  * Every service request a plugin makes is tracked on its instance (struct
  * host_pending), so that an instance is finalised only once nothing of it is
@@ -357,6 +358,7 @@ static const struct drumbeat_host host_table = {
     .kv_set = h_kv_set,
     .now_ms = h_now_ms,
     .instance_name = h_instance_name,
+    .dns_query = host_dns_query,
 };
 
 const struct drumbeat_host *host_api_table(void)
@@ -390,6 +392,10 @@ size_t host_api_abandon(struct drumbeat_instance *inst)
                 hp = inst->pending;
                 continue;
             }
+        } else if (hp->kind == PENDING_DNS && host_dns_abandon(hp)) {
+            /* answered(-ECANCELED) ran; the query stays out, orphaned below. */
+            hp = inst->pending;
+            continue;
         }
         hp = next;
     }

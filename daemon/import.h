@@ -52,6 +52,8 @@ struct import_opts {
     char delimiter;            /* ',', ';', '\t', or 0 to detect */
     bool dry_run;              /* parse, validate and report; keep nothing */
     bool overwrite;            /* replace set fields with non-empty values */
+    bool enrich;               /* queue created/changed leads for enrichment,
+                                  in the same transactions */
 };
 
 /* status 0 with the summary, or a negative errno with err saying why (a

@@ -148,11 +148,14 @@ static int on_csv(const struct csv_record *rec, const struct errbuf *err, void *
             return rc;
         }
         columns_describe(p, rec->fields, rec->n);
-        if (p->map->col[IMPORT_F_EMAIL] < 0) {
+        const int *col = p->map->col;
+        bool names = (col[IMPORT_F_FIRST_NAME] >= 0 && col[IMPORT_F_LAST_NAME] >= 0) ||
+                     col[IMPORT_F_FULL_NAME] >= 0;
+        if (col[IMPORT_F_EMAIL] < 0 && !(names && col[IMPORT_F_WEBSITE] >= 0)) {
             e.code = -EINVAL;
             snprintf(e.where, sizeof(e.where), "line %ld", rec->line);
-            snprintf(e.what, sizeof(e.what), "no email column in the header (name one with "
-                     "--map COLUMN=email)");
+            snprintf(e.what, sizeof(e.what), "no email column in the header, nor names and a "
+                     "website to find addresses by (name one with --map COLUMN=email)");
             fail(p, &e);
             return -EINVAL;
         }

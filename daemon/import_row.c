@@ -185,9 +185,12 @@ int import_row_build(struct import_row_ctx *cx, const struct import_map *map,
         return 1;
     memset(out, 0, sizeof(*out));
     struct slice em = field(map, IMPORT_F_EMAIL, fields, lens, n);
-    if (em.n == 0)
-        return errbuf_set(err, -EINVAL, "no email address (leads are keyed by email)");
-    if (email_addr_normalize(em.p, em.n, email, sizeof(email), &why) != 0)
+    /* Without an email the row needs a name and a company domain (checked
+     * below, once they are known): enrich_guess can then propose one. */
+    bool no_email = em.n == 0;
+    if (no_email)
+        email[0] = '\0';
+    else if (email_addr_normalize(em.p, em.n, email, sizeof(email), &why) != 0)
         return errbuf_set(err, -EINVAL, "invalid email address: %s",
                           why != NULL ? why : "too long");
     snprintf(lower, sizeof(lower), "%s", email);
@@ -268,8 +271,8 @@ int import_row_build(struct import_row_ctx *cx, const struct import_map *map,
     /* The company domain: the website's, else the email's unless that is a
      * free-mail provider (gmail.com says nothing about the company) or an
      * address literal. "" tells the store "none" (no default). */
-    const char *edom = email_addr_domain(lower);
-    bool free_mail = email_domain_in(edom, rules->free_mail);
+    const char *edom = no_email ? "" : email_addr_domain(lower);
+    bool free_mail = !no_email && email_domain_in(edom, rules->free_mail);
     struct slice web = field(map, IMPORT_F_WEBSITE, fields, lens, n);
     const char *dom = "";
     if (web.n > 0) {
@@ -279,26 +282,33 @@ int import_row_build(struct import_row_ctx *cx, const struct import_map *map,
         if (import_website_domain(site, domain, sizeof(domain)) == 0)
             dom = domain;
     }
-    if (dom[0] == '\0' && !free_mail && !email_addr_is_literal(lower))
+    if (dom[0] == '\0' && !no_email && !free_mail && !email_addr_is_literal(lower))
         dom = edom;
+    if (no_email && (first.n == 0 || last.n == 0 || dom[0] == '\0')) {
+        json_decref(attrs);
+        json_decref(flags);
+        return errbuf_set(err, -EINVAL, "no email address, and no first name, last name and "
+                          "company website to find one by");
+    }
     if (free_mail)
         json_object_set_new(flags, "free_mail", json_true());
-    if (email_addr_is_role(lower, rules->role_locals))
+    if (!no_email && email_addr_is_role(lower, rules->role_locals))
         json_object_set_new(flags, "role_address", json_true());
     if (strcmp(lower, email) != 0)
         json_object_set_new(attrs, "email_as_given", json_string(email));
     if (json_object_size(flags) > 0)
         json_object_set(attrs, "_flags", flags);
-    json_object_set_new(attrs, "_provenance",
-                        json_pack("{s:{s:s, s:s?}}", "email_status", "by", "import",
-                                  "source", rules->source));
+    if (!no_email)
+        json_object_set_new(attrs, "_provenance",
+                            json_pack("{s:{s:s, s:s?}}", "email_status", "by", "import",
+                                      "source", rules->source));
 
     char *text = json_dumps(attrs, JSON_COMPACT);
     if (text == NULL)
         goto oom;
     out->attrs_json = import_arena_dup(a, text, strlen(text));
     free(text);
-    out->email = import_arena_dup(a, lower, strlen(lower));
+    out->email = no_email ? NULL : import_arena_dup(a, lower, strlen(lower));
     out->first_name = keep(a, first, &oom);
     out->last_name = keep(a, last, &oom);
     out->company = keep(a, field(map, IMPORT_F_COMPANY, fields, lens, n), &oom);
@@ -310,9 +320,10 @@ int import_row_build(struct import_row_ctx *cx, const struct import_map *map,
     out->timezone = zone;
     out->source = rules->source;
     out->lawful_basis = rules->lawful_basis;
-    out->email_status = email_status_format(EMAIL_STATUS_SYNTAX_OK);
+    out->email_status = no_email ? NULL : email_status_format(EMAIL_STATUS_SYNTAX_OK);
     out->overwrite = rules->overwrite;
-    if (oom || out->attrs_json == NULL || out->email == NULL || out->domain == NULL)
+    if (oom || out->attrs_json == NULL || (out->email == NULL && !no_email) ||
+        out->domain == NULL)
         goto oom;
     json_decref(attrs);
     json_decref(flags);

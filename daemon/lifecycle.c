@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "cadence_def.h"
 #include "build-aux/config.h"
 #include "clock.h"
 #include "compose.h"
@@ -21,12 +22,15 @@
 #include "curl_loop.h"
 #include "daemon.h"
 #include "dispatch.h"
+#include "dns.h"
+#include "enrich.h"
 #include "http.h"
 #include "icp.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "sequencer.h"
 #include "plugin_loader.h"
 #include "store.h"
 #include "template_file.h"
@@ -45,6 +49,7 @@ struct lifecycle {
     bool pidfile_written;
     bool dispatch_stopped, plugins_drained, stop_finishing, timed_out;
     int exit_code;
+    struct dns *dns;               /* host->dns_query's resolver (cfg->dns at start), or NULL */
 };
 
 /* The templates of cfg, all compiled now so that no send meets a syntax
@@ -62,6 +67,25 @@ static int lifecycle_templates(const struct config *cfg, struct template_set **o
     if (rc == 0)
         log_info("msg=\"templates loaded\" dir=%s count=%zu", cfg->templates_dir, (*out)->n);
     return rc;
+}
+
+/* The cadence files of cfg, checked against cfg and templates; every error
+ * is logged. *out is NULL when cfg has no cadences folder. */
+static int lifecycle_cadences(const struct config *cfg, const struct template_set *templates,
+                              struct cadence_set **out)
+{
+    struct config_errors errs = { 0 };
+    struct cadence_env env = { .cfg = cfg, .templates = templates };
+
+    *out = NULL;
+    if (cfg->cadences_dir == NULL)
+        return 0;
+    int rc = cadence_set_load(cfg->cadences_dir, &env, out, &errs);
+    config_errors_log(&errs);
+    config_errors_free(&errs);
+    if (rc == 0)
+        log_info("msg=\"cadences loaded\" dir=%s count=%zu", cfg->cadences_dir, (*out)->n);
+    return rc == -ENOENT ? 0 : rc;
 }
 
 static const struct config_person *lookup_token(void *arg, const char *token)
@@ -102,6 +126,9 @@ static void lifecycle_close_rest(struct lifecycle *lc)
                  "stay 'sending' and become in_doubt at the next start\"");
     }
     d->plugins = NULL;
+    /* After the plugins: their queries still out were answered -ECANCELED. */
+    dns_free(lc->dns);
+    lc->dns = NULL;
     curl_loop_close(d->curl);
     d->curl = NULL;
     store_close(d->store);
@@ -109,6 +136,10 @@ static void lifecycle_close_rest(struct lifecycle *lc)
     /* After the store: its last completions still count the runner's writes. */
     icp_runner_free(d->icp);
     d->icp = NULL;
+    enrich_free(d->enrich);
+    d->enrich = NULL;
+    sequencer_free(d->sequencer);
+    d->sequencer = NULL;
     uv_close((uv_handle_t *)&lc->sig_term, on_handle_closed);
     uv_close((uv_handle_t *)&lc->sig_int, on_handle_closed);
     uv_close((uv_handle_t *)&lc->sig_hup, on_handle_closed);
@@ -166,6 +197,9 @@ static void lifecycle_stop(struct lifecycle *lc, const char *why)
     }
     d->stopping = true;
     log_info("msg=\"stopping\" signal=%s", why);
+    /* Leads mid-waterfall stay queued and resume at the next start. */
+    enrich_stop(d->enrich);
+    sequencer_stop(d->sequencer);
     /* Listeners first: nothing new may arrive while we drain. */
     http_server_close(d->api);
     d->api = NULL;
@@ -178,6 +212,13 @@ static void lifecycle_stop(struct lifecycle *lc, const char *why)
 }
 
 /* ---- reload ---- */
+
+/* The resolver is made once at start; a reload only says it changed. */
+static bool same_dns(const struct config_dns *a, const struct config_dns *b)
+{
+    return strcmp(a->servers ? a->servers : "", b->servers ? b->servers : "") == 0 &&
+           a->timeout_ms == b->timeout_ms && a->tries == b->tries;
+}
 
 static void lifecycle_reload(struct lifecycle *lc)
 {
@@ -199,11 +240,22 @@ static void lifecycle_reload(struct lifecycle *lc)
         strcmp(fresh->public_.address, d->cfg->public_.address) != 0 ||
         strcmp(fresh->store_path, d->cfg->store_path) != 0)
         log_warn("msg=\"listener and store changes take effect at the next restart\"");
+    if (!same_dns(&fresh->dns, &d->cfg->dns))
+        log_warn("msg=\"dns changes take effect at the next restart\"");
     struct template_set *templates = NULL;
     if (lifecycle_templates(fresh, &templates) < 0) {
         config_free(fresh);
         d->reload_failures++;
         log_error("msg=\"new templates rejected; the old configuration stays in force\" "
+                  "path=%s", d->cfg->path);
+        return;
+    }
+    struct cadence_set *cadences = NULL;
+    if (lifecycle_cadences(fresh, templates, &cadences) < 0) {
+        template_set_free(templates);
+        config_free(fresh);
+        d->reload_failures++;
+        log_error("msg=\"new cadences rejected; the old configuration stays in force\" "
                   "path=%s", d->cfg->path);
         return;
     }
@@ -222,11 +274,16 @@ static void lifecycle_reload(struct lifecycle *lc)
      * run), so the old one can go now. */
     struct config *old = d->cfg;
     struct template_set *old_templates = d->templates;
+    struct cadence_set *old_cadences = d->cadences;
     d->cfg = fresh;
     d->templates = templates;
+    d->cadences = cadences;
+    /* Changed files become new versions; running enrollments keep theirs. */
+    sequencer_sync(d->sequencer);
     notify_configure(d);
     config_free(old);
     template_set_free(old_templates);
+    cadence_set_free(old_cadences);
     d->reloads++;
     log_info("msg=\"configuration reloaded\" reloads=%llu", (unsigned long long)d->reloads);
     dispatch_kick(d->dispatch);
@@ -272,6 +329,23 @@ static int lifecycle_listen(struct lifecycle *lc)
     return 0;
 }
 
+/* The resolver behind host->dns_query. Without one the daemon still runs:
+ * plugins' lookups fail with -ENOSYS. */
+static void lifecycle_dns(struct lifecycle *lc)
+{
+    const struct config_dns *c = &lc->d.cfg->dns;
+    struct dns_options o = { .servers = c->servers, .timeout_ms = c->timeout_ms,
+                             .tries = c->tries };
+    int rc = dns_new_opts(lc->d.loop, &o, &lc->dns);
+
+    if (rc < 0) {
+        lc->dns = NULL;
+        log_warn("msg=\"no DNS resolver for plugins\" error=%s", error_name(rc));
+        return;
+    }
+    plugins_set_dns(lc->d.plugins, lc->dns);
+}
+
 static int lifecycle_start(struct lifecycle *lc)
 {
     struct daemon *d = &lc->d;
@@ -287,10 +361,13 @@ static int lifecycle_start(struct lifecycle *lc)
     if ((rc = curl_loop_init(d->loop, &d->curl)) < 0 ||
         (rc = plugins_new(d->loop, d->store, d->curl, &d->plugins)) < 0 ||
         (rc = dispatch_new(d, &d->dispatch)) < 0 ||
-        (rc = icp_runner_new(d, &d->icp)) < 0) {
+        (rc = icp_runner_new(d, &d->icp)) < 0 ||
+        (rc = enrich_new(d, &d->enrich)) < 0 ||
+        (rc = sequencer_new(d, &d->sequencer)) < 0) {
         log_error("msg=\"cannot start\" error=%s", error_name(rc));
         return -1;
     }
+    lifecycle_dns(lc);
     if (notify_configure(d) < 0)
         return -1;
     /* A plugin that fails to load is marked failed; the daemon carries on. */
@@ -324,6 +401,8 @@ static int lifecycle_start(struct lifecycle *lc)
     dispatch_kick(d->dispatch);
     /* Leads imported or rules changed while we were down. */
     icp_rescore_all(d);
+    /* Leads still queued for enrichment when we stopped. */
+    enrich_kick(d->enrich);
     log_info("msg=\"drumbeatd started\" version=%s pid=%d store=%s test_clock=%s",
              PACKAGE_VERSION, (int)getpid(), d->cfg->store_path,
              clock_is_test() ? "on" : "off");
@@ -352,6 +431,10 @@ static int lifecycle_prepare(struct lifecycle *lc)
     config_errors_free(&errs);
     if (lifecycle_templates(lc->d.cfg, &lc->d.templates) < 0) {
         log_error("msg=\"invalid templates; not starting\" dir=%s", lc->d.cfg->templates_dir);
+        return 2;
+    }
+    if (lifecycle_cadences(lc->d.cfg, lc->d.templates, &lc->d.cadences) < 0) {
+        log_error("msg=\"invalid cadences; not starting\" dir=%s", lc->d.cfg->cadences_dir);
         return 2;
     }
     if (opts->log_level != NULL) {
@@ -392,6 +475,7 @@ int lifecycle_run(const struct lifecycle_options *opts)
     rc = lifecycle_prepare(&lc);
     if (rc != 0) {
         template_set_free(lc.d.templates);
+        cadence_set_free(lc.d.cadences);
         config_free(lc.d.cfg);
         curl_global_cleanup();
         return rc;
@@ -408,10 +492,15 @@ int lifecycle_run(const struct lifecycle_options *opts)
         http_server_close(lc.d.pub);
         dispatch_free(lc.d.dispatch);
         plugins_free(lc.d.plugins);
+        dns_free(lc.dns);
         curl_loop_close(lc.d.curl);
         store_close(lc.d.store);
         icp_runner_free(lc.d.icp);
         lc.d.icp = NULL;
+        enrich_free(lc.d.enrich);
+        lc.d.enrich = NULL;
+        sequencer_free(lc.d.sequencer);
+        lc.d.sequencer = NULL;
         uv_walk(&loop, close_any, NULL);
         lc.exit_code = 1;
     }
@@ -427,6 +516,7 @@ int lifecycle_run(const struct lifecycle_options *opts)
     if (lc.exit_code == 0)
         log_info("msg=\"drumbeatd stopped\"");
     template_set_free(lc.d.templates);
+    cadence_set_free(lc.d.cadences);
     config_free(lc.d.cfg);
     curl_global_cleanup();
     return lc.exit_code;

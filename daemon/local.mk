@@ -60,6 +60,28 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/store_admin.c %D%/api_lead_admin.c
 # -- icp (ideal customer profile: config_icp, icp scoring, icp_run, store_icp) --
 %C%_libcore_la_SOURCES += %D%/icp.c %D%/icp.h %D%/config_icp.c %D%/icp_run.c %D%/store_icp.c
+# -- window/holidays (cadences) --
+%C%_libcore_la_SOURCES += %D%/window.c %D%/window.h %D%/window_parse.c %D%/holidays.c \
+	%D%/holidays.h %D%/ical.c %D%/ical.h %D%/ical_int.h %D%/ical_event.c
+# -- sequencer (cadences at run time: versions, enrollments, steps) --
+%C%_libcore_la_SOURCES += %D%/sequencer.c %D%/sequencer.h %D%/sequencer_int.h \
+	%D%/sequencer_step.c %D%/sequencer_rules.c %D%/store_cadences.c %D%/store_sequencer.c \
+	%D%/api_cadences.c %D%/clock_step.c %D%/clock_step.h
+# -- enrichment (the waterfall, its config and store side) --
+%C%_libcore_la_SOURCES += %D%/enrich.c %D%/enrich.h %D%/enrich_int.h %D%/enrich_limits.c \
+	%D%/config_enrichment.c %D%/store_enrich.c %D%/store_lead_enrich.c %D%/api_enrich.c
+# -- enrich_mx (DNS TTLs from raw answers, the host's dns_query service) --
+%C%_libcore_la_SOURCES += %D%/dns_ttl.c %D%/dns_ttl.h %D%/host_dns.c
+# -- cadence definitions --
+%C%_libcore_la_SOURCES += %D%/cadence_def.c %D%/cadence_def.h %D%/cadence_int.h \
+	%D%/cadence_rules.c %D%/cadence_calendar.c %D%/cadence_steps.c %D%/cadence_branch.c \
+	%D%/cadence_util.c %D%/config_cadences.c
+# -- calls --
+%C%_libcore_la_SOURCES += %D%/calls.h %D%/calls.c %D%/calls_list.c %D%/store_tasks.c \
+	%D%/api_calls.c
+# -- events/exits --
+%C%_libcore_la_SOURCES += %D%/exits.h %D%/exits.c %D%/store_exits.c %D%/store_inbound.c \
+	%D%/api_events.c
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -73,11 +95,16 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_check_config.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_send.c %D%/cli/cli_touch.c %D%/cli/cli_lead.c %D%/cli/cli_plugin_help.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_render.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_enrich.c %D%/cli/cli_enroll.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_render_message.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_import.c
 # (preflight) drumbeat mailbox check
 %C%_drumbeat_SOURCES += %D%/cli/cli_mailbox.c
 # (leads) drumbeat leads, suppress, unsuppress, forget, export-lead
 %C%_drumbeat_SOURCES += %D%/cli/cli_leads.c %D%/cli/cli_lead_show.c
+# -- calls -- drumbeat calls, log-call
+%C%_drumbeat_SOURCES += %D%/cli/cli_calls.c
+# -- events/exits -- drumbeat event
+%C%_drumbeat_SOURCES += %D%/cli/cli_event.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

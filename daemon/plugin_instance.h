@@ -11,7 +11,7 @@
  *   struct drumbeat_op        owned by the host from send until its
  *                             completion is delivered; op_free() releases it.
  *   struct host_pending       embedded first in each host-service request
- *                             (work, curl, kv); owned by that request.
+ *                             (work, curl, kv, dns); owned by that request.
  * Threads: loop thread, except the fields host->log reads (immutable after
  * load, and the repeat table under log_mu).
  */
@@ -41,7 +41,7 @@ struct errbuf;
 
 enum inst_state { INST_FAILED = 0, INST_RUNNING, INST_DRAINING };
 
-enum pending_kind { PENDING_WORK = 1, PENDING_CURL, PENDING_KV };
+enum pending_kind { PENDING_WORK = 1, PENDING_CURL, PENDING_KV, PENDING_DNS };
 
 /* One outstanding host-service request of an instance. inst becomes NULL
  * when the instance is freed first; the completion then only frees it. */
@@ -128,6 +128,7 @@ struct plugins {
     uv_loop_t *loop;                  /* borrowed */
     struct store *store;              /* borrowed, may be NULL */
     struct curl_loop *curl;           /* borrowed, may be NULL */
+    struct dns *dns;                  /* borrowed, may be NULL (plugins_set_dns) */
     struct drumbeat_instance *current;/* in config order */
     struct drumbeat_instance *old;    /* draining after a reload */
     size_t in_flight;                 /* ops over all instances */
@@ -196,5 +197,15 @@ struct drumbeat_instance *host_pending_remove(struct host_pending *hp);
  * and orphans what cannot be cancelled. Returns how many are left running on
  * the threadpool (the plugin's code must then stay mapped). */
 size_t host_api_abandon(struct drumbeat_instance *inst);
+
+/* host_dns.c: host->dns_query on inst->owner->dns. */
+int host_dns_query(struct drumbeat_instance *inst, const char *name, int type,
+                   void (*answered)(int status, const struct json_t *answers, uint32_t ttl_s,
+                                    void *arg),
+                   void *arg);
+/* For host_api_abandon: tells the plugin now (answered with -ECANCELED)
+ * unless it already heard, and then returns true; the answer that comes
+ * later only frees hp, once it is orphaned. */
+bool host_dns_abandon(struct host_pending *hp);
 
 #endif /* DRUMBEAT_PLUGIN_INSTANCE_H */

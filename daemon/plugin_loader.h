@@ -12,6 +12,8 @@
  *   loop, store, curl    borrowed; must outlive the struct plugins. store and
  *                        curl may be NULL (kv_* / curl_submit then fail with
  *                        -ENOSYS).
+ *   dns                  borrowed (plugins_set_dns); must outlive the struct
+ *                        plugins; without it host->dns_query fails -ENOSYS.
  *   struct config        borrowed for the call: everything kept is copied.
  *   messages to send     copied by plugins_send; the caller's array is
  *                        borrowed for the call only.
@@ -36,6 +38,7 @@ struct errbuf;
 struct config_errors;
 struct store;
 struct curl_loop;
+struct dns;
 struct plugins;
 
 int plugins_new(uv_loop_t *loop, struct store *store, struct curl_loop *curl,
@@ -43,6 +46,10 @@ int plugins_new(uv_loop_t *loop, struct store *store, struct curl_loop *curl,
 /* Calls fini for every instance (ops still in flight are abandoned: their
  * callbacks are never called), dlcloses and frees. p may be NULL. */
 void plugins_free(struct plugins *p);
+
+/* The resolver behind host->dns_query (dns.h); NULL removes it. Set it
+ * before plugins_load: queries already made keep the resolver they went to. */
+void plugins_set_dns(struct plugins *p, struct dns *dns);
 
 /* Loads every channel and enricher instance of cfg. An instance whose plugin
  * is missing or malformed, whose options are invalid or whose init fails is

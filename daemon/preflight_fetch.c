@@ -72,7 +72,7 @@ static void expand_spf(struct fetch *f, const char *domain, char *const *txts, s
     spf_record_clear(&rec);
 }
 
-static void on_txt(int status, char **txts, size_t n, void *arg)
+static void on_txt(int status, char **txts, size_t n, uint32_t ttl_s, void *arg)
 {
     struct fetch_q *q = arg;
     struct fetch *f = q->f;
@@ -84,7 +84,7 @@ static void on_txt(int status, char **txts, size_t n, void *arg)
     finish(f);
 }
 
-static void on_addr(int status, char **addrs, size_t n, void *arg)
+static void on_addr(int status, char **addrs, size_t n, uint32_t ttl_s, void *arg)
 {
     struct fetch_q *q = arg;
     struct fetch *f = q->f;
@@ -94,7 +94,7 @@ static void on_addr(int status, char **addrs, size_t n, void *arg)
     finish(f);
 }
 
-static void on_mx(int status, const struct dns_mx *mx, size_t n, void *arg)
+static void on_mx(int status, const struct dns_mx *mx, size_t n, uint32_t ttl_s, void *arg)
 {
     struct fetch_q *q = arg;
     struct fetch *f = q->f;

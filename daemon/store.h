@@ -41,7 +41,12 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 4
+
+/* For tests of upgrades: creates the store file at path as an older
+ * drumbeat left it, at schema version (1 .. STORE_SCHEMA_VERSION), without
+ * opening it for use. 0 or a negative errno with err filled. */
+int store_create_at_version(const char *path, int version, struct errbuf *err);
 
 /* Who made a change, recorded with every event. */
 enum store_actor_kind { STORE_ACTOR_SYSTEM = 0, STORE_ACTOR_PERSON, STORE_ACTOR_RULE };
@@ -131,6 +136,7 @@ typedef void (*store_lead_batch_cb)(int status, const struct store_lead_outcome 
 /* Nothing is kept: the rows run inside the transaction and are rolled back,
  * so the outcomes say what an import would do. */
 #define STORE_BATCH_DRY_RUN 0x1u
+#define STORE_BATCH_ENRICH 0x2u   /* queue created/changed leads for enrichment */
 /* Upserts n rows (as store_lead_upsert: email is the key, only empty fields
  * are filled unless rows[i].overwrite) in ONE writer transaction, checking
  * each against the suppression list and for a probable duplicate, with one
@@ -281,6 +287,25 @@ struct store_task_in {
 int store_task_create(struct store *st, const struct store_task_in *in,
                       const struct store_actor *actor, store_done_cb cb, void *arg);
 
+/* ---- tasks (store_tasks.c) ---- */
+/* The open call tasks of owner (NULL: everyone's) due before until_ms, by
+ * priority (1 first; none last), then due_at: a JSON array of objects with
+ * id, lead_id, owner, priority, due_at, title, script, enrollment_id, step,
+ * the lead's first_name, last_name, company, lead_title, phone, timezone,
+ * country, email, "last_emails" (the last 3 sent: id, sent_at, subject
+ * decoded) and "notes" (the last 3 of kind note/call_note: id, kind, body,
+ * at), newest first. Needs compose_init() (GMime decodes the subjects). */
+int store_calls_list(struct store *st, const char *owner, int64_t until_ms, json_t **out);
+/* Closes an open task in one transaction: state 'done', outcome, done_at;
+ * notes (may be NULL) into lead_texts as a 'call_note'; a "call_logged"
+ * event {"task_id", "outcome"} on the lead; and, for a task of an
+ * enrollment, store_wr_enrollment_step_done() with the outcome. The
+ * completion's id is task_id; -ENOENT when the task is not open. */
+int store_task_close(struct store *st, int64_t task_id, const char *outcome, const char *notes,
+                     const struct store_actor *actor, store_done_cb cb, void *arg);
+/* The lead's oldest open call task (by due_at, then id), or -ENOENT. */
+int store_task_open_for_lead(struct store *st, int64_t lead_id, int64_t *task_id);
+
 /* ---- suppression ---- */
 /* value is an email or a domain; kind "email" or "domain". */
 int store_suppress(struct store *st, const char *kind, const char *value,
@@ -304,6 +329,145 @@ int store_kv_set(struct store *st, const char *instance, const char *key,
 /* *value is malloc'd and NUL-terminated (len excludes the NUL); -ENOENT if absent. */
 int store_kv_get(struct store *st, const char *instance, const char *key,
                  char **value, size_t *len);
+
+/* ---- cadences at run time (store_cadences.c, store_sequencer.c) ---- */
+/* Records canonical (a cadence file's canonical text) as the newest version
+ * of cadence name unless it already is; the completion's id is that
+ * version's row (enrollments.cadence_id). A new version writes a
+ * "cadence_version" event. */
+int store_cadence_version(struct store *st, const char *name, const char *canonical,
+                          store_done_cb cb, void *arg);
+/* A stored version: its cadence name (malloc'd), version number and the
+ * definition object (a new reference). -ENOENT for an unknown id. */
+int store_cadence_version_get(struct store *st, int64_t id, char **name, int64_t *version,
+                              json_t **definition);
+/* What refuses or delays an enrollment (cadence_def.h's throttles and
+ * company rules); zero fields do not apply. */
+struct store_enroll_rules {
+    int64_t max_active, new_per_day, max_active_per_domain, cooldown_ms;
+    bool skip_customer_domains;
+};
+/* results: [{"lead_id", "enrollment_id", "mailbox"} | {"lead_id", "refused":
+ * reason}] (borrowed for the call); NULL when status < 0. */
+typedef void (*store_enroll_cb)(int status, const json_t *results, void *arg);
+/* Enrolls n leads into version cadence_id of cadence, each refused with a
+ * reason ("suppressed", "unsubscribed", "bounced", "already_enrolled",
+ * "cooldown", "company_cap", "customer_domain", "cadence_max_active",
+ * "no_such_lead") or started at step 0, due now (or later under the
+ * new_per_day throttle), from the least loaded of mailboxes. One
+ * "enrolled" event per enrollment. */
+int store_enroll(struct store *st, int64_t cadence_id, const char *cadence,
+                 const int64_t *leads, size_t n, const char *const *mailboxes,
+                 const struct store_enroll_rules *rules, const struct store_actor *actor,
+                 store_enroll_cb cb, void *arg);
+/* Up to cap active enrollments due at now, oldest first; *next_at is the
+ * next due_at after them (0: none). */
+int store_enrollments_due(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
+                          int64_t *next_at);
+/* One enrollment: id, lead_id, cadence_id, cadence, version, state, step,
+ * mailbox, started_at, due_at, step_started_at, last_outcome,
+ * last_email_touch, reason, open_task (the open task of its step, or null). */
+int store_enrollment_get(struct store *st, int64_t id, json_t **out);
+/* Enrollments of a cadence (NULL: all) and/or a lead (0: all), by id. */
+int store_enrollments_list(struct store *st, const char *cadence, int64_t lead_id, json_t **out);
+/* What the sequencer decided for one enrollment at step at_step, written in
+ * one transaction, only if the enrollment is still active at that step
+ * with a due_at (else -ESTALE and nothing is written). */
+struct store_step_write {
+    int64_t enrollment_id, lead_id;
+    int at_step;
+    int next_step;               /* where it goes (== at_step: it waits there) */
+    int64_t next_due;            /* due_at; 0 = NULL (waits for a touch or task) */
+    int64_t next_started;        /* step_started_at to set; 0 = keep */
+    bool finish;                 /* the cadence is done: state 'completed' */
+    bool close_open_task;        /* the step's open task is skipped (call_overdue) */
+    /* a touch to create (NULL: none), in touch_state ("scheduled" or
+     * "skipped") with touch_reason; not_after: its window closes then */
+    const struct store_touch_in *touch;
+    const char *touch_state, *touch_reason;
+    int64_t not_after;
+    /* a task to create (task_kind NULL: none) */
+    const char *task_kind, *task_owner, *task_title, *task_script;
+    int task_priority;
+    int64_t task_due;
+    /* an event on the lead (NULL: none), data as compact JSON */
+    const char *event, *event_data;
+};
+/* Deferred touches whose time has come go back to 'scheduled' (id = how
+ * many). */
+int store_touches_release_deferred(struct store *st, store_done_cb cb, void *arg);
+/* The earliest due_at of a deferred touch, 0 when none. */
+int store_touch_next_deferred(struct store *st, int64_t *at);
+/* Scheduled touches whose window closed unsent (not_after <= now); and the
+ * next not_after after them (0: none). */
+int store_touches_missed(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
+                         int64_t *next_close);
+/* A scheduled touch waits for its next window: 'deferred' with reason,
+ * until due, closing at not_after; a "touch_deferred" event. */
+int store_touch_defer(struct store *st, int64_t touch_id, int64_t due, int64_t not_after,
+                      const char *reason, store_done_cb cb, void *arg);
+/* The earliest instant after `after` at which the sequencer or the
+ * dispatcher has something to do (an enrollment due, a touch due, a window
+ * closing); 0 when nothing is planned. For the test clock's stepping. */
+int store_next_event_at(struct store *st, int64_t after, int64_t *at);
+/* A touch's stored payload (malloc'd, NUL-terminated) and cadence step. */
+int store_touch_payload(struct store *st, int64_t touch_id, char **payload, int *step);
+/* The completion's id is the touch created, or 0. */
+int store_step_write(struct store *st, const struct store_step_write *w, store_done_cb cb,
+                     void *arg);
+
+/* ---- enrichment (store_enrich.c, store_lead_enrich.c) ---- */
+/* Which leads store_enrich_queue() queues: the ids given; else those in
+ * stage (NULL: any) whose field `missing` (a lead column or a free
+ * attribute; NULL: any lead) is empty, never suppressed ones, at most limit
+ * (<= 0: all), by id. */
+struct store_enrich_select {
+    const int64_t *ids;
+    size_t n_ids;
+    const char *stage;
+    const char *missing;
+    int64_t limit;
+};
+/* Queues leads for the waterfall (a lead already queued stays queued once);
+ * the completion's id is how many were added. */
+int store_enrich_queue(struct store *st, const struct store_enrich_select *sel,
+                       const struct store_actor *actor, store_done_cb cb, void *arg);
+/* Up to cap queued lead ids due at now (not_before <= now), oldest first;
+ * *next_at is the earliest not_before of the rest, 0 when none. */
+int store_enrich_due(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
+                     int64_t *next_at);
+/* How many leads are queued (due or waiting for a retry). */
+int store_enrich_queued(struct store *st, int64_t *n);
+/* A queued lead's failed attempts so far; -ENOENT when it is not queued. */
+int store_enrich_attempts(struct store *st, int64_t lead_id, int *attempts);
+/* Ends a lead's turn: retry_at 0 removes it from the queue; otherwise it
+ * waits until retry_at, one attempt more, with error kept. */
+int store_enrich_finish(struct store *st, int64_t lead_id, int64_t retry_at, const char *error,
+                        store_done_cb cb, void *arg);
+/* True for the fields that are lead columns (email, names, company, ...,
+ * email_status); the rest are free attributes. */
+bool store_enrich_field_is_column(const char *field);
+/* The cached answer of instance for key, if it has not expired at now: 0
+ * with *answer a new reference (NULL when the answer was "nothing found"),
+ * -ENOENT on a miss. */
+int store_enrich_cache_get(struct store *st, const char *instance, const char *key,
+                           int64_t now, json_t **answer);
+/* Keeps an answer (NULL: "nothing found") until expires_at; also drops a
+ * few expired ones. */
+int store_enrich_cache_put(struct store *st, const char *instance, const char *key,
+                           const json_t *answer, int64_t expires_at, store_done_cb cb,
+                           void *arg);
+/* Applies an enricher's answer (a flat object of fields) to a lead: fills
+ * empty columns and free attributes, the email only when the lead has none
+ * (and no other lead has it, and it is not suppressed), email_status only
+ * over "unknown"/"syntax_ok" (or with the email it came with); records
+ * attrs._provenance {by, plugin, instance, source, at} per field and one
+ * "enriched" event (actor: the rule named instance). Keys starting with "_"
+ * are ignored. The completion's id is how many fields were set; -ENOENT
+ * for an unknown lead. */
+int store_lead_enrich(struct store *st, int64_t lead_id, const char *instance,
+                      const char *plugin, const char *source, const json_t *found,
+                      store_done_cb cb, void *arg);
 
 /* ---- managing leads (store_admin.c) ---- */
 /* Lifts a suppression entry (kind "email" or "domain"; value is lower-cased)
@@ -336,5 +500,41 @@ int store_leads_list(struct store *st, const struct store_leads_filter *f, json_
  * payload), tasks, texts, icp (score breakdown), enrollments. -ENOENT for an
  * unknown lead. */
 int store_lead_export(struct store *st, int64_t lead_id, json_t **out);
+
+/* ---- exits (store_exits.c) ---- */
+#define STORE_EXIT_BOUNCED 0x1u        /* leads.bounced = 1 */
+#define STORE_EXIT_UNSUBSCRIBED 0x2u   /* leads.unsubscribed = 1 */
+#define STORE_EXIT_SUPPRESS 0x4u       /* an "email" suppression entry, reason why */
+/* One transaction: every active enrollment of the lead in cadences (a
+ * NULL-terminated list of names; NULL = every cadence) becomes 'exited'
+ * with reason why ("reply", "bounce", ...), ended_at now and no due_at; its
+ * scheduled and deferred touches become 'cancelled' with reason
+ * "exit:<why>"; its open tasks 'cancelled'; one "cadence_exited" event
+ * {"enrollment_id", "cadence", "reason", "touches_cancelled",
+ * "tasks_cancelled"} per enrollment. Then flags: bounced / unsubscribed,
+ * and the lead's address suppressed as store_suppress() does (a
+ * "suppressed" event only when the entry is new). The completion's id is
+ * how many enrollments ended (0 when none: a repeated exit changes
+ * nothing); -ENOENT for an unknown lead. */
+int store_lead_exit(struct store *st, int64_t lead_id, const char *why,
+                    const char *const *cadences, unsigned flags,
+                    const struct store_actor *actor, store_done_cb cb, void *arg);
+/* The names of the cadences the lead has an active enrollment in, oldest
+ * enrollment first, as a JSON array of strings (possibly empty). */
+int store_lead_active_cadences(struct store *st, int64_t lead_id, json_t **out);
+
+/* ---- inbound events (store_inbound.c) ---- */
+/* event_id is the recorded event (or, when duplicate, the one the first
+ * delivery of that source id recorded). */
+typedef void (*store_inbound_cb)(int status, int64_t event_id, bool duplicate, void *arg);
+/* Records event type for the lead with data (an object without personal
+ * data, or NULL) and, when source_id is not NULL, maps source_id (the
+ * sender's event id) to it in inbound_events, in one transaction. A
+ * source_id seen before writes nothing and completes with duplicate true. */
+int store_inbound_record(struct store *st, const char *source_id, int64_t lead_id,
+                         const char *type, const json_t *data, const struct store_actor *actor,
+                         store_inbound_cb cb, void *arg);
+/* The event recorded for source_id: 0 with *event_id, or -ENOENT. */
+int store_inbound_find(struct store *st, const char *source_id, int64_t *event_id);
 
 #endif /* DRUMBEAT_STORE_H */

@@ -79,7 +79,8 @@ static int claim_run(struct store *st, struct store_req *req)
     int rc = store_stmt(&st->wr,
         "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5"
         " WHERE id IN (SELECT id FROM touches WHERE state = 'scheduled' AND channel = ?1"
-        " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3 ORDER BY due_at, id LIMIT ?4)"
+        " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3"
+        " AND (not_after IS NULL OR not_after > ?3) ORDER BY due_at, id LIMIT ?4)"
         " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload,"
         " idempotency_key, attempts, due_at, kind", &s);
     if (rc < 0)

@@ -94,6 +94,22 @@ int store_event_insert_json(struct store *st, struct store_req *req, int64_t lea
 /* Writer thread: the id of the lead with this (lower-cased) email, or 0. */
 int store_wr_lead_id_by_email(struct store *st, const char *email, int64_t *id);
 
+/* Writer thread: whether email (lower-cased) or domain is on the
+ * suppression list, directly or as a forgotten address's hash; *reason is
+ * malloc'd (the caller frees it) when *hit. */
+int store_wr_suppression_of(struct store *st, const char *email, const char *domain,
+                            char **reason, bool *hit);
+
+/* store_sequencer.c, writer thread: step `step` of the enrollment has
+ * finished (its touch reached a final state, its task was closed, or it was
+ * skipped): moves the enrollment to the next step, due at now, keeping
+ * outcome (a call outcome, or NULL) for branches. Does nothing when the
+ * enrollment is not active or is no longer at that step, so a late or
+ * repeated completion can never move it twice. Call it inside the same
+ * request that records the touch's or task's end. */
+int store_wr_enrollment_step_done(struct store *st, int64_t enrollment_id, int step,
+                                  const char *outcome, int64_t now);
+
 /* store_notify.c, writer thread: after event event_id was inserted, inserts
  * the notification touches the rules ask for. 0 or a negative errno. */
 int store_notify_event(struct store *st, int64_t event_id, int64_t at, int64_t lead_id,

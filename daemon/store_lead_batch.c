@@ -86,13 +86,13 @@ static int suppression_any(struct store *st, bool *any)
     return rc;
 }
 
-static int suppression_of(struct store *st, const char *email, const char *domain, char **reason,
-                          bool *hit)
+int store_wr_suppression_of(struct store *st, const char *email, const char *domain,
+                             char **reason, bool *hit)
 {
     sqlite3_stmt *s;
-    char hash[65];
+    char hash[65] = "";
     /* A forgotten lead's address is only kept as its hash (store_admin.c). */
-    int rc = store_email_hash(email, hash);
+    int rc = email != NULL ? store_email_hash(email, hash) : 0;
     if (rc < 0)
         return rc;
     rc = store_stmt(&st->wr,
@@ -103,7 +103,7 @@ static int suppression_of(struct store *st, const char *email, const char *domai
         return rc;
     store_bind_text(s, 1, email);
     store_bind_text(s, 2, domain);
-    store_bind_text(s, 3, hash);
+    store_bind_text(s, 3, hash[0] != '\0' ? hash : NULL);
     rc = sqlite3_step(s);
     *hit = rc == SQLITE_ROW;
     if (*hit)
@@ -246,22 +246,37 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
 {
     const struct batch_row *r = &b->rows[i];
     struct store_lead_outcome *o = &b->out[i];
-    const char *at = strrchr(r->f[B_EMAIL], '@');
+    const char *email = r->f[B_EMAIL];
+    const char *at = email != NULL ? strrchr(email, '@') : NULL;
     bool hit = false;
     sqlite3_stmt *s;
 
     int rc = b->check_suppression
-           ? suppression_of(st, r->f[B_EMAIL], at + 1, &b->reasons[i], &hit) : 0;
+           ? store_wr_suppression_of(st, email, at != NULL ? at + 1 : r->f[B_DOMAIN],
+                                     &b->reasons[i], &hit) : 0;
     if (rc < 0)
         return rc;
     o->suppressed = hit;
-    rc = store_stmt(&st->wr,
-        "SELECT id, first_name, last_name, company, domain, title, phone, country, timezone,"
-        " linkedin, source, lawful_basis, attrs, email_status, suppressed"
-        " FROM leads WHERE email = ?1", &s);
+    if (email != NULL)
+        rc = store_stmt(&st->wr,
+            "SELECT id, first_name, last_name, company, domain, title, phone, country, timezone,"
+            " linkedin, source, lawful_basis, attrs, email_status, suppressed"
+            " FROM leads WHERE email = ?1", &s);
+    else    /* the same shape, over the partial index leads_name_domain */
+        rc = store_stmt(&st->wr,
+            "SELECT id, first_name, last_name, company, domain, title, phone, country, timezone,"
+            " linkedin, source, lawful_basis, attrs, email_status, suppressed"
+            " FROM leads WHERE email IS NULL AND domain = ?2 AND lower(last_name) = lower(?4)"
+            " AND lower(first_name) = lower(?3) ORDER BY id LIMIT 1", &s);
     if (rc < 0)
         return rc;
-    store_bind_text(s, 1, r->f[B_EMAIL]);
+    if (email != NULL) {
+        store_bind_text(s, 1, email);
+    } else {
+        store_bind_text(s, 2, r->f[B_DOMAIN]);
+        store_bind_text(s, 3, r->f[B_FIRST]);
+        store_bind_text(s, 4, r->f[B_LAST]);
+    }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         bool changed = false;
@@ -284,6 +299,24 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     return row_insert(st, req, r, hit, same ? b->event_data : NULL, &o->lead_id);
 }
 
+/* In the batch's own transaction, so a crash never leaves imported leads
+ * unqueued: every lead the batch created or changed, unless suppressed. */
+static int queue_changed(struct store *st, struct store_req *req, struct batch *b)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "INSERT INTO enrich_queue (lead_id, queued_at, not_before)"
+                        " VALUES (?1, ?2, ?2) ON CONFLICT (lead_id) DO NOTHING", &s);
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        const struct store_lead_outcome *o = &b->out[i];
+        if (o->suppressed || o->lead_id <= 0 || o->result == STORE_LEAD_UNCHANGED)
+            continue;
+        sqlite3_bind_int64(s, 1, o->lead_id);
+        sqlite3_bind_int64(s, 2, req->now);
+        rc = store_stmt_done(&st->wr, s);
+    }
+    return rc;
+}
+
 static int batch_run(struct store *st, struct store_req *req)
 {
     struct batch *b = req->priv;
@@ -301,6 +334,8 @@ static int batch_run(struct store *st, struct store_req *req)
         rc = row_run(st, req, b, i);
     for (size_t i = 0; i < b->n; i++)
         b->out[i].suppressed_reason = b->reasons[i];
+    if (rc == 0 && !dry && (b->flags & STORE_BATCH_ENRICH) != 0)
+        rc = queue_changed(st, req, b);
     if (dry && !sqlite3_get_autocommit(st->wr.db)) {
         store_exec(&st->wr, "ROLLBACK TO dry_run");
         store_exec(&st->wr, "RELEASE dry_run");
@@ -351,11 +386,16 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
     for (size_t i = 0; i < n; i++) {
         const char *e = rows[i].email;
         const char *at = e != NULL ? strrchr(e, '@') : NULL;
-        if (at == NULL || at == e || at[1] == '\0' || rows[i].attrs != NULL)
+        /* A lead without an email is keyed by its name at its company's
+         * domain (enrich_guess may find the address later). */
+        bool keyed_by_name = e == NULL && !empty(rows[i].first_name) &&
+                             !empty(rows[i].last_name) && !empty(rows[i].domain);
+        if ((!keyed_by_name && (at == NULL || at == e || at[1] == '\0')) ||
+            rows[i].attrs != NULL)
             return -EINVAL;
         for (int k = 0; k < B_N; k++)
             bytes += row_field(&rows[i], k) != NULL ? strlen(row_field(&rows[i], k)) + 1 : 0;
-        bytes += strlen(at + 1) + 1;   /* room for a defaulted domain */
+        bytes += at != NULL ? strlen(at + 1) + 1 : 0;   /* room for a defaulted domain */
     }
     struct store_req *req = store_req_new(batch_run, actor, NULL, NULL);
     struct batch *b = calloc(1, sizeof(*b));
@@ -389,7 +429,8 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
         }
         /* As store_lead_upsert(): a case-blind key, and the domain defaults
          * to the email's unless the caller set one (or "" for none). */
-        store_lower((char *)r->f[B_EMAIL]);
+        if (r->f[B_EMAIL] != NULL)
+            store_lower((char *)r->f[B_EMAIL]);
         if (r->f[B_DOMAIN] == NULL) {
             const char *at = strrchr(r->f[B_EMAIL], '@') + 1;
             size_t len = strlen(at) + 1;

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "store_internal.h"
@@ -124,8 +125,110 @@ static const char *const migration_2[] = {
     NULL,
 };
 
-/* migrations[v] brings a store from version v-1 to v. */
-static const char *const *const migrations[] = { NULL, migration_1, migration_2 };
+/* 3: enrichment. A lead may have no email yet (a name and a company domain
+ * from a list, for enrich_guess to propose addresses): leads.email loses NOT
+ * NULL (lead_email_nullable below) and keeps UNIQUE, under which NULLs never
+ * collide. enrich_queue holds the leads waiting for the waterfall, durably,
+ * so a restart resumes it; enrich_cache keeps each enricher's answers by its
+ * cache key until they expire. */
+static const char *const migration_3[] = {
+    "CREATE TABLE enrich_queue ("
+    " lead_id INTEGER PRIMARY KEY REFERENCES leads(id) ON DELETE CASCADE,"
+    " queued_at INTEGER NOT NULL, not_before INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)",
+    "CREATE INDEX enrich_queue_due ON enrich_queue(not_before)",
+    "CREATE TABLE enrich_cache ("
+    " instance TEXT NOT NULL, key TEXT NOT NULL,"
+    " answer TEXT CHECK (answer IS NULL OR json_valid(answer)),"
+    " expires_at INTEGER NOT NULL, PRIMARY KEY (instance, key)) WITHOUT ROWID",
+    "CREATE INDEX leads_name_domain ON leads(domain, lower(last_name), lower(first_name))"
+    " WHERE email IS NULL",
+    NULL,
+};
+
+/* 4: cadences at run time (sequencer.h). An enrollment is pinned to the
+ * cadence version it started on (cadence_id is a version row); due_at is
+ * when the sequencer runs its current step (NULL while it waits for a
+ * touch's or a task's outcome); step_started_at is when that step began, so
+ * waits count from the previous step's real completion; last_outcome feeds
+ * branches on call outcomes; last_email_touch threads replies. A touch may
+ * not be claimed after not_after (its send window closes then). Tasks (call
+ * lists) belong to an enrollment's step. inbound_events makes POST
+ * /api/events idempotent by the sender's event id. */
+static const char *const migration_4[] = {
+    "ALTER TABLE enrollments ADD COLUMN cadence TEXT",
+    "ALTER TABLE enrollments ADD COLUMN due_at INTEGER",
+    "ALTER TABLE enrollments ADD COLUMN step_started_at INTEGER",
+    "ALTER TABLE enrollments ADD COLUMN last_outcome TEXT",
+    "ALTER TABLE enrollments ADD COLUMN last_email_touch INTEGER",
+    "ALTER TABLE enrollments ADD COLUMN paused_until INTEGER",
+    "CREATE INDEX enrollments_due ON enrollments(due_at) WHERE state = 'active'"
+    " AND due_at IS NOT NULL",
+    "CREATE INDEX enrollments_cadence ON enrollments(cadence, state)",
+    "ALTER TABLE touches ADD COLUMN not_after INTEGER",
+    "ALTER TABLE tasks ADD COLUMN enrollment_id INTEGER REFERENCES enrollments(id)",
+    "ALTER TABLE tasks ADD COLUMN step INTEGER",
+    "ALTER TABLE tasks ADD COLUMN title TEXT",
+    "CREATE INDEX tasks_enrollment ON tasks(enrollment_id, step)",
+    "CREATE TABLE inbound_events ("
+    " source_id TEXT PRIMARY KEY, event_id INTEGER, at INTEGER NOT NULL) WITHOUT ROWID",
+    NULL,
+};
+
+/* Drops NOT NULL from leads.email. SQLite has no ALTER COLUMN; rebuilding
+ * the table would cascade-delete every row that references a lead (foreign
+ * keys are on, and cannot be turned off inside the migration's
+ * transaction). Removing a NOT NULL constraint does not change how rows are
+ * stored, so SQLite documents editing the schema text for it ("Making Other
+ * Kinds Of Table Schema Changes", ALTER TABLE docs): writable_schema, the
+ * new text, a schema_version bump, then an integrity check. */
+static int lead_email_nullable(struct store_conn *c)
+{
+    static const char before[] = "email TEXT NOT NULL UNIQUE";
+    sqlite3_stmt *s;
+    int version = 0, rc, changed = 0;
+
+    if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 0, NULL) != SQLITE_OK)
+        return -EPERM;
+    rc = store_stmt(c, "PRAGMA schema_version", &s);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    if ((rc = store_exec(c, "PRAGMA writable_schema = ON")) < 0)
+        return rc;
+    rc = store_stmt(c, "UPDATE sqlite_schema SET sql = replace(sql, ?1, 'email TEXT UNIQUE')"
+                    " WHERE type = 'table' AND name = 'leads' AND instr(sql, ?1) > 0", &s);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, before, -1, SQLITE_STATIC);
+        rc = store_stmt_done(c, s);
+        changed = sqlite3_changes(c->db);
+    }
+    if (rc == 0 && changed == 1) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA schema_version = %d", version + 1);
+        rc = store_exec(c, pragma);
+    } else if (rc == 0) {
+        rc = -EPROTO;                /* the leads table is not the one migration 1 made */
+    }
+    int off = store_exec(c, "PRAGMA writable_schema = OFF");
+    if (rc == 0)
+        rc = off;
+    if (rc == 0 && (rc = store_stmt(c, "PRAGMA quick_check", &s)) == 0) {
+        if (sqlite3_step(s) != SQLITE_ROW ||
+            strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0)
+            rc = -EIO;
+        sqlite3_reset(s);
+    }
+    return rc;
+}
+
+/* migrations[v] brings a store from version v-1 to v; code[v], when set,
+ * runs after migrations[v]'s statements, in the same transaction. */
+static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
+                                                 migration_4 };
+static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,
                "one migration per schema version");
@@ -176,8 +279,8 @@ static int ensure_store_id(struct store_conn *c, char *id, size_t idlen)
 
 /* Applies pending migrations on c (the write connection, before the writer
  * thread starts). Sets *version and fills store_id. */
-int store_migrate(struct store_conn *c, const char *path, int *version, char *store_id,
-                  size_t idlen, struct errbuf *err)
+static int migrate_to(struct store_conn *c, const char *path, int target, int *version,
+                      char *store_id, size_t idlen, struct errbuf *err)
 {
     int v = 0;
     int rc = store_exec(c, "BEGIN IMMEDIATE");
@@ -196,7 +299,7 @@ int store_migrate(struct store_conn *c, const char *path, int *version, char *st
                         STORE_SCHEMA_VERSION);
         goto fail;
     }
-    for (int m = v + 1; m <= STORE_SCHEMA_VERSION; m++) {
+    for (int m = v + 1; m <= target; m++) {
         for (const char *const *sql = migrations[m]; *sql != NULL; sql++) {
             rc = store_exec(c, *sql);
             if (rc < 0) {
@@ -205,10 +308,17 @@ int store_migrate(struct store_conn *c, const char *path, int *version, char *st
                 goto fail;
             }
         }
+        if (m < (int)(sizeof(migration_code) / sizeof(migration_code[0])) &&
+            migration_code[m] != NULL && (rc = migration_code[m](c)) < 0) {
+            errbuf_set(err, rc, "store %s: migration %d failed: %s", path, m,
+                       rc == -EPROTO ? "the leads table has an unexpected shape"
+                                     : sqlite3_errmsg(c->db));
+            goto fail;
+        }
     }
-    if (v < STORE_SCHEMA_VERSION) {
+    if (v < target) {
         char pragma[64];
-        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", target);
         rc = store_exec(c, pragma);
         if (rc < 0) {
             errbuf_set(err, rc, "store %s: cannot record the schema version: %s", path,
@@ -228,11 +338,31 @@ int store_migrate(struct store_conn *c, const char *path, int *version, char *st
                    sqlite3_errmsg(c->db));
         goto fail;
     }
-    *version = STORE_SCHEMA_VERSION;
+    *version = v > target ? v : target;
     return 0;
 
 fail:
     if (!sqlite3_get_autocommit(c->db))
         store_exec(c, "ROLLBACK");
+    return rc;
+}
+
+int store_migrate(struct store_conn *c, const char *path, int *version, char *store_id,
+                  size_t idlen, struct errbuf *err)
+{
+    return migrate_to(c, path, STORE_SCHEMA_VERSION, version, store_id, idlen, err);
+}
+
+int store_create_at_version(const char *path, int version, struct errbuf *err)
+{
+    struct store_conn c = { 0 };
+    char id[40];
+    int got = 0;
+    if (version < 1 || version > STORE_SCHEMA_VERSION)
+        return errbuf_set(err, -EINVAL, "no schema version %d", version);
+    int rc = store_conn_open(&c, path, false, err);
+    if (rc == 0)
+        rc = migrate_to(&c, path, version, &got, id, sizeof(id), err);
+    store_conn_close(&c);
     return rc;
 }

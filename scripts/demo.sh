@@ -1,7 +1,10 @@
 #!/bin/sh
 # The main job on the embedded defaults (config/drumbeat.json): start drumbeatd
-# on a SQLite store under var/, show `drumbeat status`, send one touch through
-# the example channel, and stop cleanly. Run as root on Debian 12:
+# on a SQLite store under var/, show `drumbeat status`, import the sample lead
+# list (config/data/sample-leads.csv), enrich it with enrich_csv (a
+# firmographics file) and enrich_guess (addresses for leads that have none),
+# score it against the ideal customer profile, show the leads, send one touch
+# through the example channel, and stop cleanly. Run as root on Debian 12:
 #   scripts/demo.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +13,8 @@ scripts/deps.sh build
 scripts/build.sh
 
 bin=$top/_build/daemon
-export DRUMBEAT_PLUGIN_PATH="$top/_build/plugins/example_channel/.libs"
+p=$top/_build/plugins
+export DRUMBEAT_PLUGIN_PATH="$p/example_channel/.libs:$p/enrich_csv/.libs:$p/enrich_guess/.libs"
 export DRUMBEAT_TOKEN_FILE="$top/config/tokens/ada.token"
 cfg=config/drumbeat.json
 mkdir -p var
@@ -33,7 +37,20 @@ done
 echo "== 2. drumbeat status"
 "$bin/drumbeat" status -c "$cfg"
 
-echo "== 3. send one touch through the example channel"
+echo "== 3. import the sample list (enrichment and scoring follow on their own)"
+"$bin/drumbeat" import -c "$cfg" config/data/sample-leads.csv --source demo-list
+
+echo "== 4. wait for the enrichers (enrich_csv, then enrich_guess for missing emails)"
+"$bin/drumbeat" enrich -c "$cfg" --wait
+sleep 0.5   # the ICP rescoring of enriched leads is queued right after
+
+echo "== 5. the leads: scored, the qualifying ones in prospecting with an owner"
+"$bin/drumbeat" leads -c "$cfg"
+
+echo "== 6. one lead in full: fields with provenance, score breakdown, events"
+"$bin/drumbeat" lead -c "$cfg" claire.martin@brioche-soft.example
+
+echo "== 7. send one touch through the example channel"
 "$bin/drumbeat" send -c "$cfg" --to maria.lopez@example.org --first-name "María" \
   --last-name "López" --company "Acme Logística" \
   --subject "Quick question about Acme's routing, María" \
@@ -47,7 +64,7 @@ msg=$(ls -t var/outbox/new/* | head -n 1)
 echo "-- the message the channel delivered ($msg):"
 sed 's/\r$//' "$msg"
 
-echo "== 4. stop cleanly (SIGTERM)"
+echo "== 8. stop cleanly (SIGTERM)"
 kill -TERM $pid
 status=0
 wait $pid || status=$?

@@ -150,6 +150,55 @@ check_PROGRAMS += %D%/unit/t_icp
 %C%_unit_t_icp_SOURCES = %D%/unit/t_icp.c %D%/unit/store_test_util.h
 %C%_unit_t_icp_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_icp_LDADD = $(TEST_LDADD)
+# -- enrich_mx tests (DNS TTL parsing; the plugin and host dns_query against dnsmasq) --
+check_PROGRAMS += %D%/unit/t_dns_ttl %D%/plugins/t_enrich_mx
+%C%_unit_t_dns_ttl_SOURCES = %D%/unit/t_dns_ttl.c
+%C%_unit_t_dns_ttl_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_dns_ttl_LDADD = $(TEST_LDADD)
+%C%_plugins_t_enrich_mx_SOURCES = %D%/plugins/t_enrich_mx.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_enrich_mx_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_enrich_mx_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_enrich_mx_LDADD = $(TEST_LDADD)
+# -- window/holidays (cadences) --
+check_PROGRAMS += %D%/unit/t_window %D%/unit/t_holidays
+%C%_unit_t_window_SOURCES = %D%/unit/t_window.c
+%C%_unit_t_window_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_window_LDADD = $(TEST_LDADD)
+%C%_unit_t_holidays_SOURCES = %D%/unit/t_holidays.c
+%C%_unit_t_holidays_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_holidays_LDADD = $(TEST_LDADD)
+# -- enrich_http --
+check_PROGRAMS += %D%/plugins/t_enrich_http
+%C%_plugins_t_enrich_http_SOURCES = %D%/plugins/t_enrich_http.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_enrich_http_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_enrich_http_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_enrich_http_LDADD = $(TEST_LDADD)
+# -- enrich_csv / enrich_guess --
+check_PROGRAMS += %D%/plugins/t_enrich_csv %D%/plugins/t_enrich_guess
+%C%_plugins_t_enrich_csv_SOURCES = %D%/plugins/t_enrich_csv.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_enrich_csv_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_enrich_csv_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_enrich_csv_LDADD = $(TEST_LDADD)
+%C%_plugins_t_enrich_guess_SOURCES = %D%/plugins/t_enrich_guess.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_enrich_guess_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_enrich_guess_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_enrich_guess_LDADD = $(TEST_LDADD)
+# -- channel_maildir --
+check_PROGRAMS += %D%/plugins/t_channel_maildir
+%C%_plugins_t_channel_maildir_SOURCES = %D%/plugins/t_channel_maildir.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_channel_maildir_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_channel_maildir_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_channel_maildir_LDADD = $(TEST_LDADD)
+# -- cadence definitions --
+check_PROGRAMS += %D%/unit/t_cadence_def
+%C%_unit_t_cadence_def_SOURCES = %D%/unit/t_cadence_def.c
+%C%_unit_t_cadence_def_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_cadence_def_LDADD = $(TEST_LDADD)
 # -- end-to-end tests --
 E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh \
 	%D%/integration/t_daemon_bad_input.sh %D%/integration/t_daemon_crash.sh \
@@ -168,6 +217,10 @@ E2E_TESTS += %D%/integration/t_mailbox_check.sh
 E2E_TESTS += %D%/integration/t_icp.sh
 # (leads) leads list, lead by email, suppress/unsuppress, forget, export-lead
 E2E_TESTS += %D%/integration/t_leads.sh
+# (enrichment) the waterfall with enrich_csv, enrich_http, enrich_mx, enrich_guess
+E2E_TESTS += %D%/integration/t_enrich.sh
+# (cadences) enroll, windows on the test clock, call tasks, branches, threading, versions
+E2E_TESTS += %D%/integration/t_cadence.sh
 dist_check_SCRIPTS += $(E2E_TESTS) %D%/integration/lib.sh
 TESTS += $(E2E_TESTS)
 
@@ -179,3 +232,21 @@ check-long: all $(check_PROGRAMS) $(check_LTLIBRARIES)
 .PHONY: check-long
 
 TESTS += $(check_PROGRAMS)
+# -- enrichment (store side) --
+check_PROGRAMS += %D%/unit/t_enrich_store
+%C%_unit_t_enrich_store_SOURCES = %D%/unit/t_enrich_store.c %D%/unit/store_test_util.h
+%C%_unit_t_enrich_store_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_enrich_store_LDADD = $(TEST_LDADD)
+# -- calls --
+check_PROGRAMS += %D%/unit/t_calls_store
+%C%_unit_t_calls_store_SOURCES = %D%/unit/t_calls_store.c %D%/unit/store_test_util.h
+%C%_unit_t_calls_store_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_calls_store_LDADD = $(TEST_LDADD)
+# (calls) drumbeat calls, log-call on a running daemon
+E2E_TESTS += %D%/integration/t_calls.sh
+# -- events/exits --
+check_PROGRAMS += %D%/unit/t_exits_store
+%C%_unit_t_exits_store_SOURCES = %D%/unit/t_exits_store.c %D%/unit/store_test_util.h
+%C%_unit_t_exits_store_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_exits_store_LDADD = $(TEST_LDADD)
+E2E_TESTS += %D%/integration/t_events.sh

@@ -62,6 +62,9 @@ int cli_touch(int argc, char **argv);
 int cli_lead(int argc, char **argv);
 int cli_plugin_help(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_enrich(int argc, char **argv);
+int cli_enroll(int argc, char **argv);
+int cli_enrollments(int argc, char **argv);
 /* drumbeat render TEMPLATE_FILE DATA.json [--partials DIR] (cli_render.c);
  * the --message form is cli_render_message() (cli_render_message.c). */
 int cli_render(int argc, char **argv);
@@ -83,5 +86,10 @@ int cli_lead_path(const char *id_or_email, const char *suffix, char *path, size_
 int cli_lead_resolve(const struct cli_common *common, const char *id_or_email, long long *id);
 /* Prints a lead reply (GET /api/leads/:id) for people. */
 void cli_lead_print(const json_t *lead, FILE *out);
+/* Calls (cli_calls.c): drumbeat calls, log-call. */
+int cli_calls(int argc, char **argv);
+int cli_log_call(int argc, char **argv);
+/* Inbound events (cli_event.c): drumbeat event LEAD TYPE [--data JSON] [--id ID]. */
+int cli_event(int argc, char **argv);
 
 #endif /* DRUMBEAT_CLI_H */

@@ -3,12 +3,15 @@
  * validates a config offline, the way `nginx -t` does: the file itself, then
  * every plugin it references (found, loadable, ABI-compatible, options valid),
  * then the templates folder (every template compiled, as the daemon would at
- * start: syntax errors as file:line:column). Every error is printed, one per line; exit 0 when all is valid, 2 if not. */
+ * start: syntax errors as file:line:column), then the cadences folder (every
+ * cadence file against the config and the templates: file and JSON path).
+ * Every error is printed, one per line; exit 0 when all is valid, 2 if not. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
+#include "../cadence_def.h"
 #include "../plugin_loader.h"
 #include "../template_file.h"
 
@@ -19,7 +22,8 @@ static void check_config_usage(FILE *out)
             "Checks the config file and every plugin it names, without starting the\n"
             "daemon: JSON syntax, types, unknown keys, names, token files, then each\n"
             "channel's and enricher's options against its plugin, then every template\n"
-            "in templates.dir (header lines and Mustache syntax, as file:line:column).\n\n"
+            "in templates.dir (header lines and Mustache syntax, as file:line:column),\n"
+            "then every cadence in cadences.dir (steps, names, windows; file and JSON path).\n\n"
             "  -c, --config FILE   the config to check (default config/drumbeat.json)\n"
             "  -q, --quiet         print nothing when the config is valid\n"
             "  -h, --help          show this help\n\n"
@@ -73,8 +77,17 @@ int cli_check_config(int argc, char **argv)
     struct template_set *templates = NULL;
     int trc = rc == 0 && cfg->templates_dir != NULL
         ? template_set_load(cfg->templates_dir, &templates, &errs) : 0;
+    /* Cadences are checked against the config and, when they compiled, the
+     * templates (a broken template set would make every name look unknown). */
+    struct cadence_set *cadences = NULL;
+    struct cadence_env env = { .cfg = cfg, .templates = templates };
+    if (trc != 0)
+        env.templates = NULL;
+    int crc = rc == 0 && cfg->cadences_dir != NULL
+        ? cadence_set_load(cfg->cadences_dir, &env, &cadences, &errs) : 0;
+    cadence_set_free(cadences);
     template_set_free(templates);
-    bool ok = rc == 0 && prc == 0 && trc == 0 && errs.count == 0;
+    bool ok = rc == 0 && prc == 0 && trc == 0 && crc == 0 && errs.count == 0;
     print_errors(&errs);
     if (ok && !quiet)
         printf("%s: ok\n", cfg->path);

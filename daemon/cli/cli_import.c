@@ -37,7 +37,7 @@ static void import_usage(FILE *out)
     fprintf(out,
             "Usage: drumbeat import FILE [--format csv|jsonl] [--map csvcol=field,...]\n"
             "                       [--source NAME] [--basis B] [--delimiter ,|;|tab]\n"
-            "                       [--dry-run] [--overwrite] [--quiet]\n"
+            "                       [--dry-run] [--overwrite] [--enrich|--no-enrich] [--quiet]\n"
             "                       [-c FILE] [--url URL] [--token-file F] [--json]\n\n"
             "Streams FILE ('-' for standard input) to drumbeatd and prints what happened to\n"
             "its rows: read, imported, updated, duplicates, suppressed, invalid (with line\n"
@@ -45,7 +45,11 @@ static void import_usage(FILE *out)
             "given. Fields: email, first_name, last_name, name, company, title, phone,\n"
             "website, country, region, timezone, linkedin, ignore; any other name keeps the\n"
             "column as a free attribute. --basis is the lawful basis (consent, contract,\n"
-            "legal_obligation, vital_interests, public_task, legitimate_interest).\n");
+            "legal_obligation, vital_interests, public_task, legitimate_interest).\n"
+            "--enrich queues every lead the import created or changed for the enrichers\n"
+            "(the default when the config says \"enrichment\": {\"after_import\": true});\n"
+            "--no-enrich does not. A lead needs an email, or a first and last name with a\n"
+            "company domain (website) for enrich_guess to propose addresses.\n");
 }
 
 static double now_s(void)
@@ -226,6 +230,7 @@ int cli_import(int argc, char **argv)
     const char *path = NULL, *format = NULL, *map = NULL, *source = NULL, *basis = NULL;
     const char *delim = NULL;
     bool dry = false, overwrite = false, quiet = false;
+    const char *enrich = NULL;
 
     for (int i = 1; i < argc; i++) {
         int used = cli_common_opt(&common, &i, argc, argv);
@@ -247,6 +252,8 @@ int cli_import(int argc, char **argv)
             dry = true;
         } else if (strcmp(a, "--overwrite") == 0) {
             overwrite = true;
+        } else if (strcmp(a, "--enrich") == 0 || strcmp(a, "--no-enrich") == 0) {
+            enrich = a[2] == 'e' ? "1" : "0";
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -281,7 +288,8 @@ int cli_import(int argc, char **argv)
     const char *kv[] = {
         "format", format != NULL ? format : (is_jsonl ? "jsonl" : "csv"), "map", map,
         "source", source, "basis", basis, "delimiter", delim,
-        "dry_run", dry ? "1" : NULL, "overwrite", overwrite ? "1" : NULL, NULL, NULL,
+        "dry_run", dry ? "1" : NULL, "overwrite", overwrite ? "1" : NULL,
+        "enrich", enrich, NULL, NULL,
     };
     long status = 0;
     int rc = run_upload(&common, path, kv, is_jsonl, &u, &status);

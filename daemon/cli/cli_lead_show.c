@@ -4,6 +4,7 @@
  * lead's import source), its owners, stage history and event log in time
  * order. Also finds the API path of a lead given as an ID or an email.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,24 +90,36 @@ static const char *const shown_fields[] = {
     "timezone", "linkedin", "email_status", "source", "lawful_basis", NULL,
 };
 
+/* "import LIST", "enricher firmographics (enrich_csv, firmo.csv)", or
+ * "given" for a value that came with no record of its origin. */
+static const char *origin(const json_t *p, const char *lead_source, char *buf, size_t len)
+{
+    if (p == NULL) {
+        snprintf(buf, len, "%s%s", *lead_source ? "import " : "given", lead_source);
+    } else if (strcmp(str(p, "by"), "enricher") == 0) {
+        const char *src = str(p, "source");
+        bool own = *src == '\0' || strcmp(src, str(p, "instance")) == 0;
+        snprintf(buf, len, "enricher %s (%s%s%s)", str(p, "instance"), str(p, "plugin"),
+                 own ? "" : ", ", own ? "" : src);
+    } else {
+        snprintf(buf, len, "%s%s%s", str(p, "by"), *str(p, "source") ? " " : "", str(p, "source"));
+    }
+    return buf;
+}
+
 static void print_fields(const json_t *lead, FILE *out)
 {
     const json_t *attrs = json_object_get(lead, "attrs");
     const json_t *prov = json_object_get(attrs, "_provenance");
     const char *source = str(lead, "source");
+    char from[200];
     fprintf(out, "Fields:\n");
     for (size_t i = 0; shown_fields[i] != NULL; i++) {
         const json_t *v = json_object_get(lead, shown_fields[i]);
         if (!json_is_string(v) || *json_string_value(v) == '\0')
             continue;
-        const json_t *p = json_object_get(prov, shown_fields[i]);
-        char from[160];
-        if (p != NULL)
-            snprintf(from, sizeof(from), "%s%s%s", str(p, "by"),
-                     *str(p, "source") ? " " : "", str(p, "source"));
-        else
-            snprintf(from, sizeof(from), "%s%s", *source ? "import " : "given", source);
-        fprintf(out, "  %-14s %-36s (from %s)\n", shown_fields[i], json_string_value(v), from);
+        fprintf(out, "  %-14s %-36s (from %s)\n", shown_fields[i], json_string_value(v),
+                origin(json_object_get(prov, shown_fields[i]), source, from, sizeof(from)));
     }
     const char *key;
     json_t *v;
@@ -114,11 +127,9 @@ static void print_fields(const json_t *lead, FILE *out)
         if (key[0] == '_')
             continue;
         char *text = json_is_string(v) ? strdup(json_string_value(v))
-                                       : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        const json_t *p = json_object_get(prov, key);
-        fprintf(out, "  %-14s %-36s (from %s%s%s)\n", key, text != NULL ? text : "?",
-                p != NULL ? str(p, "by") : "import", p != NULL ? "" : " ",
-                p != NULL ? "" : source);
+                   : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+        fprintf(out, "  %-14s %-36s (from %s)\n", key, text != NULL ? text : "?",
+                origin(json_object_get(prov, key), source, from, sizeof(from)));
         free(text);
     }
     const json_t *flags = json_object_get(attrs, "_flags");

@@ -95,7 +95,8 @@ static void print_list(const json_t *reply)
                  first != NULL && last != NULL ? " " : "", last != NULL ? last : "");
         printf("%-6lld %-32s %-24s %-14s %-16s %s%s\n",
                (long long)json_integer_value(json_object_get(l, "id")),
-               json_string_value(json_object_get(l, "email")), name,
+               json_is_string(json_object_get(l, "email"))
+                   ? json_string_value(json_object_get(l, "email")) : "(no email)", name,
                json_string_value(json_object_get(l, "stage")), owners != NULL ? owners : "-",
                source != NULL ? source : "-",
                json_integer_value(json_object_get(l, "suppressed")) ? "  (suppressed)" : "");

@@ -23,10 +23,16 @@ static const struct cli_command cli_commands[] = {
     { "unsuppress", cli_unsuppress, "lift a suppression (needs --force)" },
     { "forget", cli_forget, "GDPR: erase a lead's personal data, keep a hashed suppression" },
     { "export-lead", cli_export_lead, "GDPR: everything held about a lead, as JSON" },
+    { "calls", cli_calls, "a prospector's call list for the day, in calling order" },
+    { "log-call", cli_log_call, "log a call's outcome for a lead (closes its call task)" },
     { "plugin-help", cli_plugin_help, "list a plugin's options (offline)" },
     { "import", cli_import, "import leads from a CSV or JSON-lines file (streamed)" },
+    { "enroll", cli_enroll, "start leads on a cadence (--cadence NAME --lead X | --stage S)" },
+    { "enrollments", cli_enrollments, "list enrollments: cadence, version, state, step" },
+    { "enrich", cli_enrich, "queue leads for the enrichers (waterfall); --wait for the result" },
     { "render", cli_render, "render a template file with a JSON context (offline)" },
     { "mailbox", cli_mailbox, "mailbox check NAME: SPF, DMARC and DKIM in DNS (offline)" },
+    { "event", cli_event, "record a reply, bounce, booking... for a lead (exit rules act)" },
     { NULL, NULL, NULL },
 };
 

@@ -17,6 +17,15 @@ EXTRA_DIST += %D%/fuzz_template_file.c
 # (import) CSV/JSON-lines row parsing, mapping and validation
 FUZZ_TARGETS += %D%/fuzz_csv_import
 EXTRA_DIST += %D%/fuzz_csv_import.c
+# -- window/holidays (cadences): iCalendar holidays and window texts --
+FUZZ_TARGETS += %D%/fuzz_ical
+EXTRA_DIST += %D%/fuzz_ical.c
+# -- cadence definitions: a cadence file --
+FUZZ_TARGETS += %D%/fuzz_cadence
+EXTRA_DIST += %D%/fuzz_cadence.c
+# -- enrich_mx: TTLs read from raw DNS answers (dns_ttl.c) --
+FUZZ_TARGETS += %D%/fuzz_dns_answer
+EXTRA_DIST += %D%/fuzz_dns_answer.c
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -9,7 +9,7 @@ DRUMBEAT="$top_builddir/daemon/drumbeat"
 t_n=0
 t_failed=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/drumbeat-e2e-XXXXXX")
-export DRUMBEAT_PLUGIN_PATH="${DRUMBEAT_PLUGIN_PATH:-$top_builddir/plugins/example_channel/.libs:$top_builddir/plugins/channel_smtp/.libs:$top_builddir/plugins/channel_webhook/.libs:$top_builddir/tests/plugins/.libs}"
+export DRUMBEAT_PLUGIN_PATH="${DRUMBEAT_PLUGIN_PATH:-$top_builddir/tests/plugins/.libs:$top_builddir/plugins/example_channel/.libs:$top_builddir/plugins/channel_smtp/.libs:$top_builddir/plugins/channel_webhook/.libs:$top_builddir/plugins/channel_maildir/.libs:$top_builddir/plugins/enrich_csv/.libs:$top_builddir/plugins/enrich_guess/.libs:$top_builddir/plugins/enrich_http/.libs:$top_builddir/plugins/enrich_mx/.libs}"
 
 ok() {  # ok COND-EXIT-STATUS DESCRIPTION
   t_n=$((t_n + 1))

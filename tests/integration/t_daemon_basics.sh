@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 out=$("$DRUMBEATD" --version); ok $? "drumbeatd --version exits 0"
-like "$out" '^drumbeatd [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.0\)' "--version names the version and the ABI"
+like "$out" '^drumbeatd [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.1\)' "--version names the version and the ABI"
 out=$("$DRUMBEATD" --help); ok $? "drumbeatd --help exits 0"
 like "$out" '--pidfile' "--help documents --pidfile"
 out=$("$DRUMBEAT" --help); ok $? "drumbeat --help exits 0"

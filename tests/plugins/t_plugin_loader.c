@@ -305,7 +305,9 @@ static void describe_for_plugin_help(void)
 
     tap_is_int(plugins_describe(NULL, "opts_channel", &d, &err), 0, "describe a plugin");
     tap_is_str(json_string_value(json_object_get(d, "kind")), "channel", "... its kind");
-    tap_is_str(json_string_value(json_object_get(d, "abi")), "1.0", "... its ABI");
+    char abi[16];
+    snprintf(abi, sizeof(abi), "%d.%d", DRUMBEAT_ABI_MAJOR, DRUMBEAT_ABI_MINOR);
+    tap_is_str(json_string_value(json_object_get(d, "abi")), abi, "... its ABI (the one it was built for)");
     opt = json_array_get(json_object_get(d, "options"), 2);
     tap_ok(opt != NULL && strcmp(json_string_value(json_object_get(opt, "key")), "port") == 0 &&
            strcmp(json_string_value(json_object_get(opt, "default")), "25") == 0,

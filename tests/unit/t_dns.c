@@ -58,7 +58,7 @@ static pid_t spawn(const char *bin, int port)
           "--host-record=relay.example.test,127.0.0.2",
           "--host-record=dual.test,127.0.0.3,::1",
           "--mx-host=mx.test,c.mx.test,30", "--mx-host=mx.test,a.mx.test,10",
-          "--mx-host=mx.test,b.mx.test,20", (char *)NULL);
+          "--mx-host=mx.test,b.mx.test,20", "--local-ttl=300", (char *)NULL);
     _exit(127);
 }
 
@@ -68,29 +68,32 @@ struct res {
     size_t n;
     char vals[4][128];
     int prefs[4];
+    uint32_t ttl;
     bool in_call;          /* set while dns_query_* runs */
     bool called_inside;
 };
 
 static bool *in_call_flag;
 
-static void on_strs(int status, char **v, size_t n, void *arg)
+static void on_strs(int status, char **v, size_t n, uint32_t ttl_s, void *arg)
 {
     struct res *r = arg;
     r->calls++;
     r->status = status;
     r->n = n;
+    r->ttl = ttl_s;
     r->called_inside = r->called_inside || (in_call_flag != NULL && *in_call_flag);
     for (size_t i = 0; i < n && i < 4; i++)
         snprintf(r->vals[i], sizeof(r->vals[i]), "%s", v[i]);
 }
 
-static void on_mx(int status, const struct dns_mx *mx, size_t n, void *arg)
+static void on_mx(int status, const struct dns_mx *mx, size_t n, uint32_t ttl_s, void *arg)
 {
     struct res *r = arg;
     r->calls++;
     r->status = status;
     r->n = n;
+    r->ttl = ttl_s;
     for (size_t i = 0; i < n && i < 4; i++) {
         snprintf(r->vals[i], sizeof(r->vals[i]), "%s", mx[i].host);
         r->prefs[i] = mx[i].preference;
@@ -174,8 +177,10 @@ int main(void)
     txt(&loop, servers, 1000, 2, "long.test", &r);
     tap_ok(r.status == 0 && r.n == 1 && strcmp(r.vals[0], "part one part two") == 0,
            "TXT: a record's strings are joined (got \"%s\")", r.vals[0]);
+    tap_is_int(r.ttl, 300, "TXT: the record's TTL (--local-ttl) is reported");
     txt(&loop, servers, 1000, 2, "nothing.test", &r);
     tap_is_int(r.status, -ENOENT, "TXT: a name that does not exist is -ENOENT");
+    tap_is_int(r.ttl, 0, "TXT: NXDOMAIN without an SOA: TTL 0 (unknown)");
     txt(&loop, servers, 1000, 2, "relay.example.test", &r);
     tap_is_int(r.status, -ENODATA, "TXT: a name without TXT records is -ENODATA");
     txt(&loop, servers, 1000, 2, "bad..name.test", &r);
@@ -198,10 +203,13 @@ int main(void)
            mx.prefs[0] == 10 && strcmp(mx.vals[1], "b.mx.test") == 0 &&
            strcmp(mx.vals[2], "c.mx.test") == 0 && mx.prefs[2] == 30,
            "MX: sorted by preference (%s %s %s)", mx.vals[0], mx.vals[1], mx.vals[2]);
+    tap_is_int(mx.ttl, 300, "MX: the records' TTL is reported");
     tap_ok(a.status == 0 && a.n == 1 && strcmp(a.vals[0], "127.0.0.2") == 0,
            "A: the address as text");
     tap_ok(dual.status == 0 && dual.n == 2 && strcmp(dual.vals[0], "127.0.0.3") == 0 &&
            strcmp(dual.vals[1], "::1") == 0, "A/AAAA: IPv4 first, then IPv6");
+    tap_ok(a.ttl == 300 && dual.ttl == 300, "A/AAAA: the TTL of the answers found (%u, %u)",
+           a.ttl, dual.ttl);
     tap_is_int(none.status, -ENOENT, "A: NXDOMAIN is -ENOENT");
     dns_query_txt(d, "example.test", on_strs, &cancelled);
     dns_free(d);

@@ -33,10 +33,7 @@ struct clock_step {
 
 static bool quiet(struct daemon *d)
 {
-    struct store_status st = { 0 };
-    if (store_status(d->store, &st) < 0)
-        return false;
-    return st.write_queue == 0 && plugins_in_flight(d->plugins) == 0 &&
+    return store_writes_outstanding(d->store) == 0 && plugins_in_flight(d->plugins) == 0 &&
            sequencer_busy(d->sequencer) == 0;
 }
 

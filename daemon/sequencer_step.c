@@ -153,48 +153,74 @@ static void skip_touch(struct store_step_write *w, struct store_touch_in *touch,
     w->next_started = now;
 }
 
-static int decide_email(struct sequencer *s, struct seq_version *v, size_t i, const json_t *e,
+/* The mailbox an email step sends from: the enrollment's (kept for the
+ * whole cadence so replies thread), or for a preview without an enrollment
+ * the cadence's first. */
+static const struct config_mailbox *email_mailbox(const struct sequencer *s,
+                                                  const struct seq_version *v, const json_t *e)
+{
+    if (e != NULL)
+        return config_mailbox_get(s->d->cfg, jstr(e, "mailbox"));
+    return v->def->n_mailboxes > 0 ? config_mailbox_get(s->d->cfg, v->def->mailboxes[0]) : NULL;
+}
+
+/* When the rendered message can go: the window's next opening (its Date),
+ * when that stretch closes, and why it is shut now. */
+struct email_when {
+    int64_t open, close;
+    enum window_reason why;
+};
+
+/* Renders email step i for the lead (seq_render_email, decide_email): 0
+ * with *payload (malloc'd) and *len; -ECANCELED when the step is skipped,
+ * err->what then being the reason code ("address_guessed", "missing
+ * first_name"); another negative errno when nothing could be decided. */
+static int render_email(struct sequencer *s, struct seq_version *v, size_t i, const json_t *e,
                         const json_t *lead, const struct window_rules *r, int64_t now,
-                        struct store_step_write *w, struct store_touch_in *touch, json_t **hold,
-                        char **payload)
+                        char **payload, size_t *len, struct email_when *o, struct errbuf *err)
 {
     const struct cadence_step *st = &v->def->steps[i];
     const struct config *cfg = s->d->cfg;
     const char *email = jstr(lead, "email"), *status = jstr(lead, "email_status");
-    const struct config_mailbox *mb = config_mailbox_get(cfg, jstr(e, "mailbox"));
-    static char reason[160];
+    const struct config_mailbox *mb = email_mailbox(s, v, e);
 
-    touch->recipient = email;
-    touch->mailbox = jstr(e, "mailbox");
-    touch->channel = mb != NULL ? mb->channel : NULL;
+    *payload = NULL;
+    *len = 0;
     if (email == NULL)
-        return skip_touch(w, touch, "email", "no_email", (int)i + 1, now), 0;
-    if (!status_allowed(v->def, status)) {
-        snprintf(reason, sizeof(reason), "address_%s", status != NULL ? status : "unknown");
-        return skip_touch(w, touch, "email", reason, (int)i + 1, now), 0;
-    }
+        return errbuf_set(err, -ECANCELED, "no_email");
+    /* Suppressed since it was enrolled (drumbeat suppress, a bounce elsewhere). */
+    static const char *const flags[] = { "suppressed", "unsubscribed", "bounced" };
+    for (size_t k = 0; k < 3; k++)
+        if (json_integer_value(json_object_get(lead, flags[k])) != 0)
+            return errbuf_set(err, -ECANCELED, "%s", flags[k]);
+    if (!status_allowed(v->def, status))
+        return errbuf_set(err, -ECANCELED, "address_%.100s", status != NULL ? status : "unknown");
     if (mb == NULL)
-        return skip_touch(w, touch, "email", "mailbox_not_configured", (int)i + 1, now), 0;
+        return errbuf_set(err, -ECANCELED, "mailbox_not_configured");
     int variant = cadence_variant_pick(st, json_integer_value(json_object_get(lead, "id")));
     const char *tname = st->email.template != NULL ? st->email.template
                                                    : st->email.variants[variant].template;
     const struct template_file *tf = template_set_get(s->d->templates, tname);
     if (tf == NULL)
-        return skip_touch(w, touch, "email", "template_missing", (int)i + 1, now), 0;
+        return errbuf_set(err, -ECANCELED, "template_missing");
 
-    int64_t open = now, close = 0;
-    enum window_reason why = WINDOW_OK;
-    if (window_next_open(r, false, now, &open, &close, &why) < 0)
-        return skip_touch(w, touch, "email", "window_never_open", (int)i + 1, now), 0;
+    o->open = now;
+    o->close = 0;
+    o->why = WINDOW_OK;
+    if (window_next_open(r, false, now, &o->open, &o->close, &o->why) < 0)
+        return errbuf_set(err, -ECANCELED, "window_never_open");
 
+    /* Without an enrollment render_message() makes a preview Message-ID. */
     char mid[300];
-    message_id(s, json_integer_value(json_object_get(e, "id")), (int)i, mb->address, mid,
-               sizeof(mid));
-    json_t *thread = st->email.thread == CADENCE_THREAD_REPLY ? thread_of(s, e, mb->address)
-                                                             : NULL;
-    json_t *step = json_pack("{s:i, s:s, s:s, s:I, s:b, s:s}", "number", (int)i + 1, "name",
-                             st->name, "message_id", mid, "date", (json_int_t)open,
-                             "reply_subject", thread != NULL, "variant", tname);
+    if (e != NULL)
+        message_id(s, json_integer_value(json_object_get(e, "id")), (int)i, mb->address, mid,
+                   sizeof(mid));
+    json_t *thread = e != NULL && st->email.thread == CADENCE_THREAD_REPLY
+                     ? thread_of(s, e, mb->address) : NULL;
+    json_t *step = json_pack("{s:i, s:s, s:s*, s:I, s:b, s:s}", "number", (int)i + 1, "name",
+                             st->name, "message_id", e != NULL ? mid : NULL,
+                             "date", (json_int_t)o->open, "reply_subject", thread != NULL,
+                             "variant", tname);
     if (thread != NULL)
         json_object_set_new(step, "thread", thread);
     json_t *cad = json_pack("{s:s, s:I}", "name", v->def->name, "version",
@@ -204,18 +230,61 @@ static int decide_email(struct sequencer *s, struct seq_version *v, size_t i, co
     json_decref(step);
     if (data == NULL)
         return -ENOMEM;
-    json_array_append_new(*hold, data);
 
     struct render_message_in in = { .tf = tf, .data = data, .unsub_secret = cfg->unsub_secret,
-                                    .unsub_secret_len = cfg->unsub_secret_len, .now_ms = open };
+                                    .unsub_secret_len = cfg->unsub_secret_len,
+                                    .now_ms = o->open };
     struct render_result res = { 0 };
-    struct errbuf err = { 0 };
-    size_t len = 0;
-    int rc = render_message(&in, &res, payload, &len, &err);
+    int rc = render_message(&in, &res, payload, len, err);
     render_result_clear(&res);
+    json_decref(data);
     if (rc == -ENODATA || rc == -EINVAL) {
         /* The template refused the lead's data: skipped, with the reason. */
-        snprintf(reason, sizeof(reason), "%.150s", err.what[0] ? err.what : "template_refused");
+        char why[160];
+        snprintf(why, sizeof(why), "%.150s", err->what[0] ? err->what : "template_refused");
+        free(*payload);
+        *payload = NULL;
+        memset(err, 0, sizeof(*err));
+        return errbuf_set(err, -ECANCELED, "%s", why);
+    }
+    return rc;
+}
+
+int seq_render_email(struct sequencer *s, struct seq_version *v, size_t step, const json_t *e,
+                     const json_t *lead, int64_t now, char **payload, size_t *len,
+                     struct errbuf *err)
+{
+    struct window_rules r;
+    struct email_when o;
+    *payload = NULL;
+    *len = 0;
+    if (step >= v->def->n_steps || v->def->steps[step].type != CADENCE_STEP_EMAIL)
+        return errbuf_set(err, -EINVAL, "step %zu is not an email step", step + 1);
+    int rc = seq_rules_for_lead(v, lead, &r, err);
+    if (rc < 0)
+        return rc;
+    rc = render_email(s, v, step, e, lead, &r, now, payload, len, &o, err);
+    window_rules_clear(&r);
+    return rc;
+}
+
+static int decide_email(struct sequencer *s, struct seq_version *v, size_t i, const json_t *e,
+                        const json_t *lead, const struct window_rules *r, int64_t now,
+                        struct store_step_write *w, struct store_touch_in *touch, char **payload)
+{
+    const struct cadence_step *st = &v->def->steps[i];
+    const struct config_mailbox *mb = config_mailbox_get(s->d->cfg, jstr(e, "mailbox"));
+    static char reason[160];
+    struct email_when o;
+    struct errbuf err = { 0 };
+    size_t len = 0;
+
+    touch->recipient = jstr(lead, "email");
+    touch->mailbox = jstr(e, "mailbox");
+    touch->channel = mb != NULL ? mb->channel : NULL;
+    int rc = render_email(s, v, i, e, lead, r, now, payload, &len, &o, &err);
+    if (rc == -ECANCELED) {
+        snprintf(reason, sizeof(reason), "%.150s", err.what);
         return skip_touch(w, touch, "email", reason, (int)i + 1, now), 0;
     }
     if (rc < 0)
@@ -224,16 +293,16 @@ static int decide_email(struct sequencer *s, struct seq_version *v, size_t i, co
     touch->content_type = "message/rfc822";
     touch->payload = *payload;
     touch->payload_len = len;
-    touch->due_at = open;
+    touch->due_at = o.open;
     w->touch = touch;
-    w->touch_state = open > now ? "deferred" : "scheduled";
-    w->touch_reason = open > now ? window_reason_name(why) : NULL;
+    w->touch_state = o.open > now ? "deferred" : "scheduled";
+    w->touch_reason = o.open > now ? window_reason_name(o.why) : NULL;
     if (st->email.review) {
         /* It waits for a person; the deferred sweep never releases it. */
         w->touch_state = "deferred";
         w->touch_reason = "awaiting_review";
     }
-    w->not_after = close;
+    w->not_after = o.close;
     w->next_step = (int)i;       /* waits for the touch's outcome */
     w->next_due = 0;
     return 0;
@@ -344,7 +413,7 @@ int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
         } else if (st->type == CADENCE_STEP_BRANCH) {
             i = branch_target(d, i, e, lead);
         } else if (st->type == CADENCE_STEP_EMAIL) {
-            rc = decide_email(s, v, i, e, lead, &r, now, w, touch, hold, payload);
+            rc = decide_email(s, v, i, e, lead, &r, now, w, touch, payload);
             break;
         } else if (st->type == CADENCE_STEP_CALL) {
             rc = decide_call(s, v, i, e, lead, &r, now, w, hold);

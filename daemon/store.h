@@ -94,6 +94,9 @@ struct store_status {
     int64_t write_queue;         /* transactions waiting for the writer now */
 };
 int store_status(struct store *st, struct store_status *out);
+/* Writes submitted whose completion has not run yet (loop thread): 0 means
+ * every write made so far is committed and its callback has run. */
+int64_t store_writes_outstanding(struct store *st);
 
 /* ---- leads ---- */
 struct store_lead_in {
@@ -346,14 +349,17 @@ int store_cadence_version_get(struct store *st, int64_t id, char **name, int64_t
 struct store_enroll_rules {
     int64_t max_active, new_per_day, max_active_per_domain, cooldown_ms;
     bool skip_customer_domains;
+    bool require_basis;          /* refuse a lead without a source ("no_source")
+                                    or a lawful basis ("no_lawful_basis") */
 };
 /* results: [{"lead_id", "enrollment_id", "mailbox"} | {"lead_id", "refused":
  * reason}] (borrowed for the call); NULL when status < 0. */
 typedef void (*store_enroll_cb)(int status, const json_t *results, void *arg);
 /* Enrolls n leads into version cadence_id of cadence, each refused with a
- * reason ("suppressed", "unsubscribed", "bounced", "already_enrolled",
- * "cooldown", "company_cap", "customer_domain", "cadence_max_active",
- * "no_such_lead") or started at step 0, due now (or later under the
+ * reason ("suppressed", "unsubscribed", "bounced", "no_lawful_basis",
+ * "no_source" (with require_basis), "already_enrolled", "cooldown",
+ * "company_cap", "customer_domain", "cadence_max_active", "no_such_lead")
+ * or started at step 0, due now (or later under the
  * new_per_day throttle), from the least loaded of mailboxes. One
  * "enrolled" event per enrollment. */
 int store_enroll(struct store *st, int64_t cadence_id, const char *cadence,
@@ -505,10 +511,10 @@ int store_lead_export(struct store *st, int64_t lead_id, json_t **out);
 #define STORE_EXIT_BOUNCED 0x1u        /* leads.bounced = 1 */
 #define STORE_EXIT_UNSUBSCRIBED 0x2u   /* leads.unsubscribed = 1 */
 #define STORE_EXIT_SUPPRESS 0x4u       /* an "email" suppression entry, reason why */
-/* One transaction: every active enrollment of the lead in cadences (a
- * NULL-terminated list of names; NULL = every cadence) becomes 'exited'
- * with reason why ("reply", "bounce", ...), ended_at now and no due_at; its
- * scheduled and deferred touches become 'cancelled' with reason
+/* One transaction: every active or paused enrollment of the lead in
+ * cadences (a NULL-terminated list of names; NULL = every cadence) becomes
+ * 'exited' with reason why ("reply", "bounce", ...), ended_at now and no
+ * due_at; its scheduled and deferred touches become 'cancelled' with reason
  * "exit:<why>"; its open tasks 'cancelled'; one "cadence_exited" event
  * {"enrollment_id", "cadence", "reason", "touches_cancelled",
  * "tasks_cancelled"} per enrollment. Then flags: bounced / unsubscribed,
@@ -519,8 +525,9 @@ int store_lead_export(struct store *st, int64_t lead_id, json_t **out);
 int store_lead_exit(struct store *st, int64_t lead_id, const char *why,
                     const char *const *cadences, unsigned flags,
                     const struct store_actor *actor, store_done_cb cb, void *arg);
-/* The names of the cadences the lead has an active enrollment in, oldest
- * enrollment first, as a JSON array of strings (possibly empty). */
+/* The names of the cadences the lead has an active (or paused: it exits
+ * too) enrollment in, oldest enrollment first, as a JSON array of strings
+ * (possibly empty). */
 int store_lead_active_cadences(struct store *st, int64_t lead_id, json_t **out);
 
 /* ---- inbound events (store_inbound.c) ---- */
@@ -536,5 +543,67 @@ int store_inbound_record(struct store *st, const char *source_id, int64_t lead_i
                          store_inbound_cb cb, void *arg);
 /* The event recorded for source_id: 0 with *event_id, or -ENOENT. */
 int store_inbound_find(struct store *st, const char *source_id, int64_t *event_id);
+
+/* ---- pause, resume, stop (store_pause.c) ---- */
+enum store_pause_op { STORE_PAUSE, STORE_RESUME, STORE_STOP };
+/* One enrollment, in one transaction with one event on its lead:
+ *   STORE_PAUSE   'active' (or 'paused') -> 'paused', reason "manual",
+ *                 paused_until = until (0: none); it keeps its step, due_at
+ *                 and touches, which are not claimed while it is paused;
+ *                 "enrollment_paused" {enrollment_id, cadence, until}
+ *   STORE_RESUME  'paused' -> 'active' (what is due runs at once);
+ *                 "enrollment_resumed" {enrollment_id, cadence}
+ *   STORE_STOP    'active'/'paused' -> 'stopped', reason "manual", ended_at
+ *                 now; its scheduled and deferred touches 'cancelled'
+ *                 (reason "stopped"), its open tasks 'cancelled';
+ *                 "enrollment_stopped" {enrollment_id, cadence, reason,
+ *                 touches_cancelled, tasks_cancelled}
+ * The completion's id is the enrollment; its status -ENOENT (no such
+ * enrollment), -EINVAL (it has ended), -EALREADY (resume: not paused). */
+int store_enrollment_pause(struct store *st, int64_t enrollment_id, enum store_pause_op op,
+                           int64_t until, const struct store_actor *actor, store_done_cb cb,
+                           void *arg);
+/* A whole cadence, in one transaction: pause moves every 'active'
+ * enrollment of cadence to 'paused' (reason "cadence_paused", paused_until
+ * = until or NULL); resume moves those paused that way back to 'active'
+ * (enrollments paused one by one stay paused). One "cadence_paused" /
+ * "cadence_resumed" event {cadence, enrollments, until} without a lead.
+ * The completion's id is how many enrollments changed. */
+int store_cadence_pause(struct store *st, const char *cadence, bool pause, int64_t until,
+                        const struct store_actor *actor, store_done_cb cb, void *arg);
+/* Paused enrollments whose paused_until <= now become 'active' (up to 64
+ * per call; one "enrollment_resumed" {enrollment_id, cadence, until_passed}
+ * event each, actor system). The completion's id is how many. */
+int store_enrollments_resume_due(struct store *st, int64_t now, store_done_cb cb, void *arg);
+/* The earliest paused_until of a paused enrollment; 0 when none. */
+int store_enrollment_next_resume(struct store *st, int64_t *at);
+
+/* ---- review (store_review.c) ---- */
+/* Email touches waiting for a person: state 'deferred', reason
+ * "awaiting_review" (the deferred sweep never releases them). */
+/* The queue, oldest first, at most limit (<= 0: 100): id, lead_id,
+ * enrollment_id, cadence, step (0-based), mailbox, recipient, due_at,
+ * created_at and subject (decoded from the stored message; null when it has
+ * none). A JSON array. */
+int store_review_list(struct store *st, int limit, json_t **out);
+/* One touch, whatever its state, with its message: *touch {id, lead_id,
+ * enrollment_id, cadence, step, kind, mailbox, recipient, state, reason,
+ * due_at, not_after, created_at, subject}; *payload malloc'd and
+ * NUL-terminated, *len its size. -ENOENT for an unknown touch. */
+int store_review_get(struct store *st, int64_t touch_id, json_t **touch, char **payload,
+                     size_t *len);
+/* Approves a touch awaiting review: 'scheduled', due at due, closing at
+ * not_after (0: no close), its message replaced by payload (len bytes,
+ * copied) unless payload is NULL (a new Date for a later send), with a
+ * "review_approved" event {due_at} by actor, in one transaction. The completion gets -ENOENT when the touch is not (or
+ * no longer) awaiting review. Rejecting is store_touch_finish() with
+ * SKIPPED and reason "rejected_in_review". */
+int store_review_approve(struct store *st, int64_t touch_id, int64_t due, int64_t not_after,
+                         const char *payload, size_t len, const struct store_actor *actor,
+                         store_done_cb cb, void *arg);
+/* Replaces the message (len bytes, copied) of a touch awaiting review, with a
+ * "review_edited" event {bytes}; it still awaits review. -ENOENT as above. */
+int store_review_edit(struct store *st, int64_t touch_id, const char *payload, size_t len,
+                      const struct store_actor *actor, store_done_cb cb, void *arg);
 
 #endif /* DRUMBEAT_STORE_H */

@@ -257,6 +257,7 @@ static void writer_deliver(struct store *st)
         else if (r->cb != NULL)
             r->cb(r->status, r->status == 0 ? r->id : 0, r->arg);
         store_req_free(r);
+        w->outstanding--;
         r = next;
     }
     store_notify_deliver(st, kick);
@@ -331,7 +332,13 @@ int store_writer_submit(struct store *st, struct store_req *req)
     w->queued++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    w->outstanding++;
     return 0;
+}
+
+int64_t store_writes_outstanding(struct store *st)
+{
+    return st->writer.outstanding;
 }
 
 void store_writer_stop(struct store *st)

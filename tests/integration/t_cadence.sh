@@ -37,10 +37,11 @@ is "$(q "SELECT count(*) FROM cadences WHERE name = 'outreach'")" 1 "the cadence
 out=$(cli enroll --cadence outreach --lead ann@acme.example 2>&1)
 like "$out" 'refused \(already_enrolled\)' "a lead in an active cadence is refused, with the reason"
 cli suppress carl@gamma.example >/dev/null 2>&1
-printf 'email,first_name\ncarl@gamma.example,Carl\n' >"$T/c.csv"
-cli import "$T/c.csv" --quiet >/dev/null 2>&1
+printf 'email,first_name\ncarl@gamma.example,Carl\ndee@delta.example,Dee\n' >"$T/c.csv"
+cli import "$T/c.csv" --source cadence-test --quiet >/dev/null 2>&1
 out=$(cli enroll --cadence outreach --lead carl@gamma.example 2>&1)
 like "$out" 'refused \(suppressed\)' "a suppressed lead is refused"
+cli enroll --cadence outreach --lead dee@delta.example >/dev/null 2>&1
 
 advance 1m
 ann="(SELECT id FROM leads WHERE email = 'ann@acme.example')"
@@ -69,12 +70,13 @@ like "$(q "SELECT script FROM tasks WHERE lead_id = $ann")" 'Phone: \+3314268530
 is "$(q "SELECT owner FROM tasks WHERE lead_id = $ann")" "$(q "SELECT person FROM lead_owners WHERE lead_id = $ann AND role = 'prospector'")" \
    "for the lead's prospector"
 
-# The outcome drives the branch: no-answer goes on to the follow-up.
-task=$(q "SELECT id FROM tasks WHERE lead_id = $ann")
+# The outcome drives the branch: no-answer goes on to the follow-up; a
+# meeting ends the cadence and moves the lead to qualification.
 enr=$(q "SELECT id FROM enrollments WHERE lead_id = $ann")
-q "UPDATE tasks SET state = 'done', outcome = 'no-answer', done_at = 0 WHERE id = $task" 2>/dev/null
-# (drumbeat log-call does this through the API; here the step move is checked directly)
-q "UPDATE enrollments SET step = step + 1, due_at = 0, last_outcome = 'no-answer', step_started_at = 0 WHERE id = $enr"
+out=$(cli log-call ann@acme.example --outcome no-answer --notes "rang twice" 2>&1)
+ok $? "drumbeat log-call exits 0"
+is "$(q "SELECT state || ' ' || outcome FROM tasks WHERE lead_id = $ann")" "done no-answer" \
+   "the task is closed with its outcome"
 advance 1m
 is "$(q "SELECT state FROM touches WHERE lead_id = $ann AND step = 4")" sent "no-answer: the follow-up was sent"
 msg=$(grep -l 'ann@acme.example' "$CONF/outbox/new/"* | xargs ls -t | head -n 1)
@@ -83,13 +85,24 @@ like "$(cat "$msg")" 'Subject: Re: ' "with Re: on the intro's subject"
 is "$(q "SELECT state || ' ' || reason FROM enrollments WHERE id = $enr")" "completed completed" \
    "the cadence completed"
 
-# A changed file is a new version; Bob's running enrollment keeps version 1.
+bob="(SELECT id FROM leads WHERE email = 'bob@beta.example')"
+cli log-call bob@beta.example --outcome meeting-booked >/dev/null 2>&1
+ok $? "a meeting is logged for Bob"
+advance 1m
+is "$(q "SELECT state FROM enrollments WHERE lead_id = $bob")" exited "meeting-booked ends Bob's cadence"
+is "$(q "SELECT stage FROM leads WHERE id = $bob")" qualification "and moves him to qualification"
+is "$(q "SELECT count(*) FROM touches WHERE lead_id = $bob AND step = 4")" 0 "Bob gets no follow-up"
+
+# A changed file is a new version; a running enrollment keeps version 1.
 sed 's/"priority": 1/"priority": 2/' "$CONF/cadences/outreach.json" >"$T/o.json" && mv "$T/o.json" "$CONF/cadences/outreach.json"
 kill -HUP "$PID"
 i=0; while [ "$(q "SELECT count(*) FROM cadences WHERE name = 'outreach'")" != 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 is "$(q "SELECT max(version) FROM cadences WHERE name = 'outreach'")" 2 "the edited file is version 2"
-is "$(q "SELECT c.version FROM enrollments e JOIN cadences c ON c.id = e.cadence_id WHERE e.lead_id = (SELECT id FROM leads WHERE email = 'bob@beta.example')")" \
+is "$(q "SELECT c.version FROM enrollments e JOIN cadences c ON c.id = e.cadence_id WHERE e.lead_id = (SELECT id FROM leads WHERE email = 'dee@delta.example')")" \
    1 "the running enrollment stays on version 1"
+cli enroll --cadence outreach --lead ann@acme.example >/dev/null 2>&1
+is "$(q "SELECT c.version FROM enrollments e JOIN cadences c ON c.id = e.cadence_id WHERE e.lead_id = $ann ORDER BY e.id DESC LIMIT 1")" \
+   2 "a new enrollment gets version 2"
 
 stop_daemon
 is "$STATUS" 0 "drumbeatd stops cleanly"

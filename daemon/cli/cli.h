@@ -59,6 +59,7 @@ int cli_check_config(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_send(int argc, char **argv);
 int cli_touch(int argc, char **argv);
+int cli_touches(int argc, char **argv);
 int cli_lead(int argc, char **argv);
 int cli_plugin_help(int argc, char **argv);
 int cli_import(int argc, char **argv);
@@ -91,5 +92,16 @@ int cli_calls(int argc, char **argv);
 int cli_log_call(int argc, char **argv);
 /* Inbound events (cli_event.c): drumbeat event LEAD TYPE [--data JSON] [--id ID]. */
 int cli_event(int argc, char **argv);
+/* cli_cadence.c: drumbeat cadence check|pause|resume, drumbeat enrollment
+ * pause|resume|stop; cli_print_problems() prints a launch check's problems
+ * (an array of {"check", "where", "problem"}), one a line, to stdout. */
+int cli_cadence(int argc, char **argv);
+int cli_enrollment(int argc, char **argv);
+void cli_print_problems(const json_t *problems);
+
+/* Review and preview (cli_review.c, cli_preview.c): drumbeat review
+ * [show|approve|reject|edit ID], drumbeat preview --lead X --cadence C [--step N]. */
+int cli_review(int argc, char **argv);
+int cli_preview(int argc, char **argv);
 
 #endif /* DRUMBEAT_CLI_H */

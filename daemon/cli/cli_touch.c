@@ -12,6 +12,7 @@ static void touch_usage(FILE *out)
     fprintf(out,
             "Usage: drumbeat touch show ID\n"
             "       drumbeat touch list [--state STATE] [--limit N]\n"
+            "       drumbeat touches [--deferred | --in-doubt] [--limit N]   (the same list)\n"
             "       drumbeat touch resend ID     send an in_doubt touch again (same Message-ID)\n"
             "       drumbeat touch drop ID       give up on an in_doubt touch (cancelled)\n"
             "       [-c FILE] [--url URL] [--token-file F] [--json]\n\n"
@@ -101,4 +102,27 @@ int cli_touch(int argc, char **argv)
     }
     json_decref(reply);
     return CLI_OK;
+}
+
+/* `drumbeat touches [--deferred | --in-doubt | --state S] [...]`: the issue
+ * list's spelling of `touch list`, with the common states as flags. */
+int cli_touches(int argc, char **argv)
+{
+    char **args = calloc((size_t)argc + 3, sizeof(*args));
+    int n = 0, rc;
+    if (args == NULL)
+        return CLI_FAIL;
+    args[n++] = (char *)"touch";
+    args[n++] = (char *)"list";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--deferred") == 0 || strcmp(argv[i], "--in-doubt") == 0) {
+            args[n++] = (char *)"--state";
+            args[n++] = (char *)(argv[i][2] == 'd' ? "deferred" : "in_doubt");
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    rc = cli_touch(n, args);
+    free(args);
+    return rc;
 }

@@ -17,6 +17,7 @@ static const struct cli_command cli_commands[] = {
     { "check-config", cli_check_config, "validate the config and what it references (offline)" },
     { "send", cli_send, "queue one touch through a channel and wait for its outcome" },
     { "touch", cli_touch, "show a touch, or list touches by state" },
+    { "touches", cli_touches, "list touches: --deferred (with reasons), --in-doubt, --state S" },
     { "lead", cli_lead, "show a lead (ID or email): fields, provenance, history, events" },
     { "leads", cli_leads, "list leads by stage, owner or source" },
     { "suppress", cli_suppress, "never contact EMAIL or @DOMAIN" },
@@ -29,10 +30,14 @@ static const struct cli_command cli_commands[] = {
     { "import", cli_import, "import leads from a CSV or JSON-lines file (streamed)" },
     { "enroll", cli_enroll, "start leads on a cadence (--cadence NAME --lead X | --stage S)" },
     { "enrollments", cli_enrollments, "list enrollments: cadence, version, state, step" },
+    { "enrollment", cli_enrollment, "pause, resume or stop one enrollment (--until DATE)" },
+    { "cadence", cli_cadence, "cadence check NAME (launch check), pause|resume NAME" },
     { "enrich", cli_enrich, "queue leads for the enrichers (waterfall); --wait for the result" },
     { "render", cli_render, "render a template file with a JSON context (offline)" },
     { "mailbox", cli_mailbox, "mailbox check NAME: SPF, DMARC and DKIM in DNS (offline)" },
     { "event", cli_event, "record a reply, bounce, booking... for a lead (exit rules act)" },
+    { "preview", cli_preview, "the exact message a cadence's email step would send a lead" },
+    { "review", cli_review, "emails waiting for a person: list, show, approve, edit, reject" },
     { NULL, NULL, NULL },
 };
 

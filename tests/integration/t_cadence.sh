@@ -50,6 +50,8 @@ is "$(q "SELECT state || ' ' || reason FROM touches WHERE lead_id = $ann AND ste
 is "$(q "SELECT strftime('%Y-%m-%dT%H:%M', due_at / 1000, 'unixepoch') FROM touches WHERE lead_id = $ann AND step = 0")" \
    "2026-01-05T08:00" "due Monday 09:00 Paris (08:00 UTC)"
 is "$(ls "$CONF/outbox/new" 2>/dev/null | wc -l)" 0 "nothing was sent on the weekend"
+like "$(cli touches --deferred 2>&1)" 'deferred +email .*window_closed' \
+   "drumbeat touches --deferred shows them with their reason"
 
 advance 2d     # to Monday 10:01 UTC
 is "$(q "SELECT state FROM touches WHERE lead_id = $ann AND step = 0")" sent "Monday: the intro was sent"

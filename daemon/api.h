@@ -45,4 +45,13 @@ int api_calls_register(struct daemon *d);
  * Cal.com; idempotent by event id), POST /api/leads/:id/exit. */
 int api_events_register(struct daemon *d);
 
+/* api_enrollments.c: GET /api/cadences/:name/check (the launch check),
+ * POST /api/cadences/:name/pause|resume, POST /api/enrollments/:id/pause|
+ * resume|stop. */
+int api_enrollments_register(struct daemon *d);
+
+/* api_review.c: GET /api/preview, GET /api/review, GET and PUT /api/review/:id,
+ * POST /api/review/:id/approve, POST /api/review/:id/reject. */
+int api_review_register(struct daemon *d);
+
 #endif /* DRUMBEAT_API_H */

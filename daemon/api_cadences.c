@@ -6,6 +6,8 @@
  *                                    -> 200 {"enrolled": N, "results": [{"lead_id",
  *                                       "enrollment_id", "mailbox"} | {"lead_id",
  *                                       "refused": reason}]}
+ *                                    -> 409 {"error": "the cadence fails its launch check",
+ *                                       "problems": [...]} (cadence_check.h; run each time)
  *   GET  /api/enrollments?cadence=&lead=   the enrollments, by id
  * Enrolling records the calling person as the actor of each "enrolled" event.
  */
@@ -17,6 +19,7 @@
 
 #include "api.h"
 #include "api_util.h"
+#include "cadence_check.h"
 #include "cadence_def.h"
 #include "daemon.h"
 #include "http.h"
@@ -121,6 +124,15 @@ static void on_enroll(struct http_request *req, void *ctx)
                                                              : "the config (no cadences folder)");
     if (rc < 0)
         return http_reply_error(req, 503, "the cadence's version is being recorded; retry");
+    /* A cadence that fails its launch check takes no leads. */
+    json_t *problems = NULL;
+    if (cadence_check(d, def, &problems) < 0)
+        return http_reply_error(req, 503, "out of memory");
+    if (json_array_size(problems) > 0)
+        return http_reply_json(req, 409, json_pack("{s:s, s:s, s:o}", "error",
+                                                   "the cadence fails its launch check",
+                                                   "cadence", name, "problems", problems));
+    json_decref(problems);
     if (collect(req, d, body, &ids, &n) < 0) {
         free(ids);
         return;
@@ -134,6 +146,7 @@ static void on_enroll(struct http_request *req, void *ctx)
         .max_active_per_domain = def->max_active_per_domain,
         .cooldown_ms = def->cooldown_days * 86400000LL,
         .skip_customer_domains = def->skip_customer_domains,
+        .require_basis = true,
     };
     struct enroll_call *c = calloc(1, sizeof(*c));
     if (c == NULL) {

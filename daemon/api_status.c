@@ -36,6 +36,8 @@ static int (*const api_areas[])(struct daemon *d) = {
     api_cadences_register,
     api_events_register,
     api_calls_register,
+    api_review_register,
+    api_enrollments_register,
 };
 
 int api_register(struct daemon *d)

@@ -82,6 +82,12 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 # -- events/exits --
 %C%_libcore_la_SOURCES += %D%/exits.h %D%/exits.c %D%/store_exits.c %D%/store_inbound.c \
 	%D%/api_events.c
+# -- cadence check/pause --
+%C%_libcore_la_SOURCES += %D%/cadence_check.h %D%/cadence_check.c %D%/cadence_check_dns.c \
+	%D%/store_pause.c %D%/api_enrollments.c
+
+# -- review/preview --
+%C%_libcore_la_SOURCES += %D%/store_review.c %D%/sequencer_preview.c %D%/api_review.c
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -106,5 +112,9 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_calls.c
 # -- events/exits -- drumbeat event
 %C%_drumbeat_SOURCES += %D%/cli/cli_event.c
+# -- cadence check/pause -- drumbeat cadence, enrollment
+%C%_drumbeat_SOURCES += %D%/cli/cli_cadence.c
+# -- review/preview -- drumbeat review, preview
+%C%_drumbeat_SOURCES += %D%/cli/cli_review.c %D%/cli/cli_preview.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

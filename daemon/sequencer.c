@@ -276,6 +276,29 @@ static int64_t touches_due(struct sequencer *s, int64_t now)
                          ? deferred : next_close;
 }
 
+/* ---- pause --until (store_pause.c): a paused enrollment whose
+ * paused_until passed is resumed; returns when to look next (0: never). ---- */
+
+static void on_resumed(int status, int64_t n, void *arg)
+{
+    struct sequencer *s = arg;
+    if (status == 0 && n > 0) {
+        if (s->d->dispatch != NULL)
+            dispatch_kick(s->d->dispatch);    /* its touches may be claimed again */
+        sequencer_kick(s);
+    }
+}
+
+static int64_t resume_due(struct sequencer *s, int64_t now)
+{
+    int64_t at = 0;
+    if (store_enrollment_next_resume(s->d->store, &at) < 0 || at == 0)
+        return 0;
+    if (at <= now)
+        store_enrollments_resume_due(s->d->store, now, on_resumed, s);
+    return at > now ? at : 0;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct sequencer *s = t->data;
@@ -305,6 +328,9 @@ static void pump(struct sequencer *s)
     int64_t touches_next = touches_due(s, now);
     if (touches_next != 0)
         arm(s, touches_next);
+    int64_t resume_at = resume_due(s, now);
+    if (resume_at != 0)
+        arm(s, resume_at);
     if (store_enrollments_due(s->d->store, now, ids, DUE_BATCH, &n, &next_at) == 0) {
         size_t started = 0;
         for (size_t i = 0; i < n; i++)

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct daemon;
 struct sequencer;
 
@@ -48,6 +50,23 @@ void sequencer_sync(struct sequencer *s);
 struct cadence_def;
 int sequencer_current_version(struct sequencer *s, const char *cadence, int64_t *id,
                               const struct cadence_def **def);
+/* sequencer_preview.c: what email step `step` (1-based; 0: the first
+ * email step) of cadence would send to lead_id, rendered by the sequencer's
+ * own code (seq_render_email) with the lead's active enrollment in cadence
+ * when it has one (else the current version, its first mailbox, a preview
+ * Message-ID). *out (a new reference): {"message": raw text or null,
+ * "skipped": reason or null, "step": {number, name, type, template |
+ * variants, review, thread}, "lead_id", "enrollment_id" (or null),
+ * "mailbox"}. Sends nothing, writes nothing. -ENOENT (no such lead or
+ * cadence), -EAGAIN (version being recorded), -ERANGE (no such step),
+ * -EINVAL (not an email step; err->what names its type), each with err. */
+struct errbuf;
+int sequencer_preview(struct sequencer *s, const char *cadence, int64_t lead_id, int step,
+                      json_t **out, struct errbuf *err);
+/* The lead's next send window (open, close; UTC ms) at or after from, under
+ * the rules of enrollment_id's cadence version. 0 or a negative errno. */
+int sequencer_send_window(struct sequencer *s, int64_t enrollment_id, int64_t from,
+                          int64_t *open, int64_t *close);
 /* Enrollments changed (enrolled, a touch or task ended, an exit): look
  * again at what is due. Cheap; safe to call often. */
 void sequencer_kick(struct sequencer *s);

@@ -68,6 +68,19 @@ int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
                     const json_t *lead, int64_t now, struct store_step_write *w,
                     struct store_touch_in *touch, json_t **hold, char **payload);
 
+/* sequencer_step.c: the message email step `step` (0-based) of v would
+ * send to lead, built exactly as the sequencer builds it when the step runs
+ * at now (its Date is the lead's next window opening at or after now). e
+ * is the enrollment (its mailbox, Message-ID and thread), or NULL for a
+ * preview without one: the cadence's first mailbox, a preview Message-ID,
+ * no thread. 0 with *payload (malloc'd, CRLF) and *len; -ECANCELED when the
+ * step would be skipped, err->what being the reason ("address_guessed",
+ * "missing first_name"); -EINVAL for a step that is not an email; another
+ * negative errno otherwise. Reads the store, writes nothing. */
+int seq_render_email(struct sequencer *s, struct seq_version *v, size_t step, const json_t *e,
+                     const json_t *lead, int64_t now, char **payload, size_t *len,
+                     struct errbuf *err);
+
 /* sequencer.c */
 struct seq_version *seq_version_get(struct sequencer *s, int64_t id);
 

@@ -6,7 +6,8 @@
  * live cadence never changes what running enrollments do. Enrolling checks,
  * per lead, everything that refuses a lead (suppressed, unsubscribed,
  * bounced, already in an active cadence, the company cap, the cool-down, a
- * customer's or open deal's domain, the cadence's max_active) and assigns a
+ * customer's or open deal's domain, the cadence's max_active, and with
+ * require_basis a missing source or lawful basis) and assigns a
  * mailbox by rotation, the least loaded of the cadence's mailboxes, which
  * the lead then keeps so replies thread.
  */
@@ -116,6 +117,7 @@ static void enroll_cleanup(struct store_req *req)
     free(m->leads);
     free(m->mailboxes);
     json_decref(m->results);
+    free(m);                     /* the private block itself, as the default cleanup would */
 }
 
 static int64_t count1(struct store *st, const char *sql, int64_t a, const char *b, int64_t c)
@@ -140,7 +142,8 @@ static const char *refusal(struct store *st, struct enroll_req *m, int64_t lead,
     const char *why = NULL;
     char domain[256] = "";
     if (store_stmt(&st->wr, "SELECT suppressed, unsubscribed, bounced, coalesce(domain, ''),"
-                   " email_status FROM leads WHERE id = ?1", &s) < 0)
+                   " email_status, coalesce(source, '') = '', coalesce(lawful_basis, '') = ''"
+                   " FROM leads WHERE id = ?1", &s) < 0)
         return "store_error";
     sqlite3_bind_int64(s, 1, lead);
     if (sqlite3_step(s) != SQLITE_ROW)
@@ -151,6 +154,12 @@ static const char *refusal(struct store *st, struct enroll_req *m, int64_t lead,
         why = "unsubscribed";
     else if (sqlite3_column_int(s, 0))
         why = "suppressed";
+    /* Contacting someone needs a record of where they came from and on
+     * which GDPR basis (the launch check's per-lead part). */
+    else if (m->rules.require_basis && sqlite3_column_int(s, 6))
+        why = "no_lawful_basis";
+    else if (m->rules.require_basis && sqlite3_column_int(s, 5))
+        why = "no_source";
     else
         snprintf(domain, sizeof(domain), "%s", (const char *)sqlite3_column_text(s, 3));
     sqlite3_reset(s);

@@ -80,7 +80,11 @@ static int claim_run(struct store *st, struct store_req *req)
         "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5"
         " WHERE id IN (SELECT id FROM touches WHERE state = 'scheduled' AND channel = ?1"
         " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3"
-        " AND (not_after IS NULL OR not_after > ?3) ORDER BY due_at, id LIMIT ?4)"
+        " AND (not_after IS NULL OR not_after > ?3)"
+        /* A paused enrollment's touches wait (store_pause.c): a primary-key
+         * probe per candidate row. */
+        " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id"
+        " AND e.state = 'paused') ORDER BY due_at, id LIMIT ?4)"
         " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload,"
         " idempotency_key, attempts, due_at, kind", &s);
     if (rc < 0)

@@ -53,6 +53,7 @@ static void queue_cleanup(struct store_req *req)
 {
     struct queue_req *m = req->priv;
     free(m->ids);
+    free(m);                     /* the private block itself, as the default cleanup would */
 }
 
 static int queue_run(struct store *st, struct store_req *req)

@@ -40,7 +40,7 @@ static int exit_collect(struct store *st, const struct exit_req *m, struct ended
     size_t cap = 0, len = 0;
     int rc = store_stmt(&st->wr,
         "SELECT e.id, " ENROLLMENT_CADENCE " FROM enrollments e"
-        " WHERE e.lead_id = ?1 AND e.state = 'active' AND (?2 IS NULL OR "
+        " WHERE e.lead_id = ?1 AND e.state IN ('active', 'paused') AND (?2 IS NULL OR "
         ENROLLMENT_CADENCE " IN (SELECT value FROM json_each(?2))) ORDER BY e.id", &s);
     if (rc < 0)
         return rc;
@@ -98,7 +98,8 @@ static int exit_one(struct store *st, struct store_req *req, const struct exit_r
 {
     int changed = 0, touches = 0, tasks = 0;
     int rc = exit_update(st, "UPDATE enrollments SET state = 'exited', reason = ?2,"
-                         " ended_at = ?3, due_at = NULL WHERE id = ?1 AND state = 'active'",
+                         " ended_at = ?3, due_at = NULL WHERE id = ?1"
+                         " AND state IN ('active', 'paused')",
                          e->id, m->why, req->now, &changed);
     if (rc < 0 || changed == 0)
         return rc;
@@ -263,7 +264,8 @@ int store_lead_active_cadences(struct store *st, int64_t lead_id, json_t **out)
         return -ENOMEM;
     int rc = store_stmt(&st->rd,
         "SELECT " ENROLLMENT_CADENCE " AS name FROM enrollments e"
-        " WHERE e.lead_id = ?1 AND e.state = 'active' GROUP BY name HAVING name IS NOT NULL"
+        " WHERE e.lead_id = ?1 AND e.state IN ('active', 'paused') GROUP BY name"
+        " HAVING name IS NOT NULL"
         " ORDER BY min(e.id)", &s);
     if (rc < 0) {
         json_decref(names);

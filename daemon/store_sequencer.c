@@ -18,7 +18,7 @@ int store_wr_enrollment_step_done(struct store *st, int64_t enrollment_id, int s
     int rc = store_stmt(&st->wr,
         "UPDATE enrollments SET step = step + 1, due_at = ?3, step_started_at = ?3,"
         " last_outcome = coalesce(?4, last_outcome)"
-        " WHERE id = ?1 AND step = ?2 AND state = 'active'", &s);
+        " WHERE id = ?1 AND step = ?2 AND state IN ('active', 'paused')", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, enrollment_id);
@@ -410,7 +410,9 @@ int store_next_event_at(struct store *st, int64_t after, int64_t *at)
         " UNION ALL SELECT min(due_at) FROM touches WHERE state IN ('scheduled', 'deferred')"
         "  AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
         " UNION ALL SELECT min(not_after) FROM touches WHERE state = 'scheduled'"
-        "  AND not_after > ?1)", &s);
+        "  AND not_after > ?1"
+        " UNION ALL SELECT min(paused_until) FROM enrollments WHERE state = 'paused'"
+        "  AND paused_until > ?1)", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, after);

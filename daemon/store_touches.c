@@ -359,6 +359,10 @@ int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t 
     /* The (channel, state, due_at) index gives the earliest row directly. */
     int rc = store_stmt(&st->rd, "SELECT due_at, mailbox FROM touches"
                         " WHERE channel = ?1 AND state = 'scheduled'"
+                        /* As the claim: a paused enrollment's touch is not
+                         * due, or the dispatcher would spin on it. */
+                        " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE"
+                        " e.id = touches.enrollment_id AND e.state = 'paused')"
                         " ORDER BY due_at, id LIMIT 1", &s);
     if (rc < 0)
         return rc;

@@ -252,12 +252,14 @@ static void writer_deliver(struct store *st)
     pthread_mutex_unlock(&w->mu);
     while (r != NULL) {
         struct store_req *next = r->next;
+        /* Before the completion: the last one (store_flush at shutdown) may
+         * close the store, and w with it. */
+        w->outstanding--;
         if (r->done != NULL)
             r->done(r);
         else if (r->cb != NULL)
             r->cb(r->status, r->status == 0 ? r->id : 0, r->arg);
         store_req_free(r);
-        w->outstanding--;
         r = next;
     }
     store_notify_deliver(st, kick);

@@ -250,3 +250,12 @@ check_PROGRAMS += %D%/unit/t_exits_store
 %C%_unit_t_exits_store_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_exits_store_LDADD = $(TEST_LDADD)
 E2E_TESTS += %D%/integration/t_events.sh
+# -- review/preview --
+# (review/preview) review queue approve/edit/reject, preview = the bytes sent
+E2E_TESTS += %D%/integration/t_review.sh
+# -- cadence check/pause --
+check_PROGRAMS += %D%/unit/t_cadence_check
+%C%_unit_t_cadence_check_SOURCES = %D%/unit/t_cadence_check.c
+%C%_unit_t_cadence_check_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_cadence_check_LDADD = $(TEST_LDADD)
+E2E_TESTS += %D%/integration/t_cadence_ops.sh

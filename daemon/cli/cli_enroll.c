@@ -14,7 +14,9 @@ static const char enroll_usage[] =
     "Starts leads on a cadence (its current version; they stay on that version when the\n"
     "file changes). Each lead is enrolled, from the least loaded of the cadence's\n"
     "mailboxes, or refused with the reason: suppressed, unsubscribed, bounced,\n"
-    "already_enrolled, cooldown, company_cap, customer_domain, cadence_max_active.\n"
+    "no_lawful_basis, no_source, already_enrolled, cooldown, company_cap,\n"
+    "customer_domain, cadence_max_active. A cadence that fails its launch check\n"
+    "(drumbeat cadence check) takes no leads: its problems are printed, exit 2.\n"
     "Exit status: 0 (even when some were refused), 1 failed, 2 rejected, 64 usage.\n";
 
 static const char list_usage[] =
@@ -66,6 +68,13 @@ int cli_enroll(int argc, char **argv)
     if (json_array_size(leads) > 0)
         json_object_set(body, "leads", leads);
     int status = cli_api_request(&common, "POST", "/api/enrollments", body, &reply);
+    if (status == 409 && json_is_array(json_object_get(reply, "problems"))) {
+        /* The launch check failed: say what to fix (drumbeat cadence check). */
+        cli_print_api_error(status, reply);
+        cli_print_problems(json_object_get(reply, "problems"));
+        rc = CLI_INVALID;
+        goto out;
+    }
     if (status != 200) {
         rc = cli_api_failed(status, reply);
         reply = NULL;

@@ -5,7 +5,7 @@
  * the named cadence's enrollment, cancels only its unsent touches (reason
  * "exit:reply") and its open tasks, writes one "cadence_exited" event, and
  * a repeat ends nothing. A bounce for every cadence flags the lead bounced
- * and suppresses its address; an unsubscribe of a lead with no enrollment
+ * and suppresses its address (a paused enrollment exits too); an unsubscribe of a lead with no enrollment
  * still flags and suppresses it. Inbound events are idempotent by id.
  */
 #include <errno.h>
@@ -105,7 +105,8 @@ static int seed(const char *path, int64_t lead)
         "INSERT INTO enrollments (id, lead_id, cadence_id, cadence, state, step, started_at,"
         " due_at) VALUES (1, %1$lld, 1, 'alpha', 'active', 2, 0, 5000),"
         " (2, %1$lld, 2, 'beta', 'active', 0, 0, NULL),"
-        " (3, %1$lld, 3, 'gamma', 'completed', 4, 0, NULL);"
+        " (3, %1$lld, 3, 'gamma', 'completed', 4, 0, NULL),"
+        " (4, %1$lld, 2, 'beta', 'paused', 1, 0, NULL);"
         "INSERT INTO touches (id, lead_id, enrollment_id, step, kind, state, due_at,"
         " created_at, updated_at) VALUES"
         " (1, %1$lld, 1, 0, 'email', 'sent', 0, 0, 0),"
@@ -213,7 +214,7 @@ int main(void)
     tap_is_int(ST_WAIT(&loop, &w, store_lead_exit(st, lead, "bounce", NULL,
                                                    STORE_EXIT_BOUNCED | STORE_EXIT_SUPPRESS,
                                                    &bot, st_on_done, &w)), 0, "bounce exit");
-    tap_is_int(w.id, 1, "beta's enrollment ended (alpha's already was)");
+    tap_is_int(w.id, 2, "beta's active and paused enrollments ended (alpha's already was)");
     tap_is_str(q_text(path, "SELECT state || ',' || reason FROM touches WHERE id = 4", buf,
                       sizeof(buf)), "cancelled,exit:bounce", "beta's touch cancelled");
     tap_is_str(q_text(path, "SELECT state || ',' || (done_at IS NOT NULL) FROM tasks WHERE id = 3", buf,
@@ -236,7 +237,7 @@ int main(void)
                                                    &bot, st_on_done, &w)), 0, "bounce again");
     tap_is_int(w.id, 0, "ends nothing");
     tap_is_int(q_int(path, "SELECT count(*) FROM events WHERE type IN ('suppressed',"
-                           " 'cadence_exited')"), 3, "and writes no event");
+                           " 'cadence_exited')"), 4, "and writes no event");
     tap_is_int(q_int(path, "SELECT count(*) FROM suppression"), 1, "nor a second entry");
     store_lead_active_cadences(st, lead, &names);
     tap_is_int((int64_t)json_array_size(names), 0, "no active cadence is left");

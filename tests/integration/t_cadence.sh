@@ -42,6 +42,11 @@ cli import "$T/c.csv" --source cadence-test --quiet >/dev/null 2>&1
 out=$(cli enroll --cadence outreach --lead carl@gamma.example 2>&1)
 like "$out" 'refused \(suppressed\)' "a suppressed lead is refused"
 cli enroll --cadence outreach --lead dee@delta.example >/dev/null 2>&1
+# Eve's address was only guessed: her emails are skipped, her call still comes.
+printf 'email,first_name,last_name,country,phone\neve@eps.example,Eve,Ng,FR,+33142685301\n' >"$T/e.csv"
+cli import "$T/e.csv" --source cadence-test --quiet >/dev/null 2>&1
+q "UPDATE leads SET email_status = 'guessed' WHERE email = 'eve@eps.example'"
+cli enroll --cadence outreach --lead eve@eps.example >/dev/null 2>&1
 
 advance 1m
 ann="(SELECT id FROM leads WHERE email = 'ann@acme.example')"
@@ -87,6 +92,11 @@ like "$(cat "$msg")" 'Subject: Re: ' "with Re: on the intro's subject"
 is "$(q "SELECT state || ' ' || reason FROM enrollments WHERE id = $enr")" "completed completed" \
    "the cadence completed"
 
+eve="(SELECT id FROM leads WHERE email = 'eve@eps.example')"
+is "$(q "SELECT state || ' ' || reason FROM touches WHERE lead_id = $eve AND step = 0")" \
+   "skipped address_guessed" "a guessed address is never emailed: skipped with the reason"
+is "$(q "SELECT kind || ' ' || state FROM tasks WHERE lead_id = $eve")" "call open" \
+   "the call step still runs for her"
 bob="(SELECT id FROM leads WHERE email = 'bob@beta.example')"
 cli log-call bob@beta.example --outcome meeting-booked >/dev/null 2>&1
 ok $? "a meeting is logged for Bob"
@@ -94,6 +104,14 @@ advance 1m
 is "$(q "SELECT state FROM enrollments WHERE lead_id = $bob")" exited "meeting-booked ends Bob's cadence"
 is "$(q "SELECT stage FROM leads WHERE id = $bob")" qualification "and moves him to qualification"
 is "$(q "SELECT count(*) FROM touches WHERE lead_id = $bob AND step = 4")" 0 "Bob gets no follow-up"
+
+# Nobody calls Eve: after call_overdue_days (3) business days the task is
+# skipped as call_overdue and the cadence goes on (and ends: her follow-up is
+# skipped too).
+advance 4d
+is "$(q "SELECT state || ' ' || outcome FROM tasks WHERE lead_id = $eve")" "skipped call_overdue" \
+   "an open call task is skipped as call_overdue"
+is "$(q "SELECT state FROM enrollments WHERE lead_id = $eve")" completed "and her cadence went on to its end"
 
 # A changed file is a new version; a running enrollment keeps version 1.
 sed 's/"priority": 1/"priority": 2/' "$CONF/cadences/outreach.json" >"$T/o.json" && mv "$T/o.json" "$CONF/cadences/outreach.json"

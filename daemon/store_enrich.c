@@ -142,27 +142,8 @@ int store_enrich_queue(struct store *st, const struct store_enrich_select *sel,
 int store_enrich_due(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
                      int64_t *next_at)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT lead_id, not_before FROM enrich_queue"
-                        " ORDER BY not_before, lead_id LIMIT ?1", &s);
-    if (rc < 0)
-        return rc;
-    *n = 0;
-    *next_at = 0;
-    sqlite3_bind_int64(s, 1, (int64_t)cap + 1);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(s, 1);
-        if (at > now || *n == cap) {
-            if (*next_at == 0 || at < *next_at)
-                *next_at = at;
-            break;
-        }
-        ids[(*n)++] = sqlite3_column_int64(s, 0);
-    }
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-       : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
-    sqlite3_reset(s);
-    return rc;
+    return store_rd_due_ids(st, "SELECT lead_id, not_before FROM enrich_queue"
+                            " ORDER BY not_before, lead_id LIMIT ?1", now, ids, cap, n, next_at);
 }
 
 int store_enrich_queued(struct store *st, int64_t *n)

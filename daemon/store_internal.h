@@ -100,6 +100,19 @@ int store_wr_lead_id_by_email(struct store *st, const char *email, int64_t *id);
 int store_wr_suppression_of(struct store *st, const char *email, const char *domain,
                             char **reason, bool *hit);
 
+/* Loop thread: reads the (id, due) rows of sql (a literal whose ?1 is the
+ * row limit, ordered by due) into ids while due <= now, at most cap of
+ * them; *next_at is the first due after those, 0 when none. The queues of
+ * enrichment and enrollments share it. */
+int store_rd_due_ids(struct store *st, const char *sql, int64_t now, int64_t *ids, size_t cap,
+                     size_t *n, int64_t *next_at);
+
+/* Writer thread: inserts a touch in state (with reason and not_after, 0 =
+ * none) and gives it its idempotency key in the same savepoint, so a touch
+ * never exists without one; *id is the new touch. No event. */
+int store_wr_touch_insert(struct store *st, struct store_req *req, const struct store_touch_in *in,
+                          const char *state, const char *reason, int64_t not_after, int64_t *id);
+
 /* store_sequencer.c, writer thread: step `step` of the enrollment has
  * finished (its touch reached a final state, its task was closed, or it was
  * skipped): moves the enrollment to the next step, due at now, keeping

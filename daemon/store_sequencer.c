@@ -28,12 +28,11 @@ int store_wr_enrollment_step_done(struct store *st, int64_t enrollment_id, int s
     return store_stmt_done(&st->wr, s);
 }
 
-int store_enrollments_due(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
-                          int64_t *next_at)
+int store_rd_due_ids(struct store *st, const char *sql, int64_t now, int64_t *ids, size_t cap,
+                     size_t *n, int64_t *next_at)
 {
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT id, due_at FROM enrollments WHERE state = 'active'"
-                        " AND due_at IS NOT NULL ORDER BY due_at, id LIMIT ?1", &s);
+    int rc = store_stmt(&st->rd, sql, &s);
     if (rc < 0)
         return rc;
     *n = 0;
@@ -51,6 +50,14 @@ int store_enrollments_due(struct store *st, int64_t now, int64_t *ids, size_t ca
        : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
     sqlite3_reset(s);
     return rc;
+}
+
+int store_enrollments_due(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
+                          int64_t *next_at)
+{
+    return store_rd_due_ids(st, "SELECT id, due_at FROM enrollments WHERE state = 'active'"
+                            " AND due_at IS NOT NULL ORDER BY due_at, id LIMIT ?1",
+                            now, ids, cap, n, next_at);
 }
 
 int store_enrollment_get(struct store *st, int64_t id, json_t **out)
@@ -105,40 +112,9 @@ static int insert_touch(struct store *st, struct store_req *req, struct step_req
                         int64_t *id)
 {
     const struct store_touch_in *in = &m->touch;
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr,
-        "INSERT INTO touches (lead_id, enrollment_id, step, kind, channel, mailbox,"
-        " recipient, content_type, payload, state, reason, due_at, not_after,"
-        " created_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)", &s);
+    int rc = store_wr_touch_insert(st, req, in, m->touch_state, m->touch_reason, m->w.not_after,
+                                   id);
     if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, in->lead_id);
-    store_bind_id(s, 2, in->enrollment_id);
-    sqlite3_bind_int(s, 3, in->step);
-    store_bind_text(s, 4, in->kind);
-    store_bind_text(s, 5, in->channel);
-    store_bind_text(s, 6, in->mailbox);
-    store_bind_text(s, 7, in->recipient);
-    store_bind_text(s, 8, in->content_type);
-    if (in->payload != NULL)
-        sqlite3_bind_blob64(s, 9, in->payload, in->payload_len, SQLITE_STATIC);
-    store_bind_text(s, 10, m->touch_state);
-    store_bind_text(s, 11, m->touch_reason);
-    sqlite3_bind_int64(s, 12, in->due_at);
-    if (m->w.not_after > 0)
-        sqlite3_bind_int64(s, 13, m->w.not_after);
-    sqlite3_bind_int64(s, 14, req->now);
-    if ((rc = store_stmt_done(&st->wr, s)) < 0)
-        return rc;
-    *id = sqlite3_last_insert_rowid(st->wr.db);
-    rc = store_stmt(&st->wr, "UPDATE touches SET idempotency_key = ?2 || '.' || id"
-                    " WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, *id);
-    store_bind_text(s, 2, st->store_id);
-    if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
     char type[32];
     snprintf(type, sizeof(type), "touch_%s", m->touch_state);

@@ -48,14 +48,15 @@ static struct store_req *touch_req_new(store_req_run_fn run, const struct store_
     return store_req_new_priv(run, actor, cb, arg, sizeof(struct touch_req));
 }
 
-static int touch_create_run(struct store *st, struct store_req *req)
+int store_wr_touch_insert(struct store *st, struct store_req *req, const struct store_touch_in *in,
+                          const char *state, const char *reason, int64_t not_after, int64_t *id)
 {
-    const struct store_touch_in *in = &((struct touch_req *)req->priv)->in;
     sqlite3_stmt *s;
     int rc = store_stmt(&st->wr,
         "INSERT INTO touches (lead_id, enrollment_id, step, kind, channel, mailbox,"
-        " recipient, content_type, payload, state, due_at, created_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'scheduled', ?10, ?11, ?11)", &s);
+        " recipient, content_type, payload, state, reason, due_at, not_after,"
+        " created_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, in->lead_id);
@@ -68,12 +69,15 @@ static int touch_create_run(struct store *st, struct store_req *req)
     store_bind_text(s, 8, in->content_type);
     if (in->payload != NULL)
         sqlite3_bind_blob64(s, 9, in->payload, in->payload_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 10, in->due_at);
-    sqlite3_bind_int64(s, 11, req->now);
-    rc = store_stmt_done(&st->wr, s);
-    if (rc < 0)
+    store_bind_text(s, 10, state);
+    store_bind_text(s, 11, reason);
+    sqlite3_bind_int64(s, 12, in->due_at);
+    if (not_after > 0)
+        sqlite3_bind_int64(s, 13, not_after);
+    sqlite3_bind_int64(s, 14, req->now);
+    if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
-    req->id = sqlite3_last_insert_rowid(st->wr.db);
+    *id = sqlite3_last_insert_rowid(st->wr.db);
 
     /* The key needs the row id, so it is set right after the insert, inside
      * the same savepoint: a touch never exists without its key. */
@@ -81,9 +85,15 @@ static int touch_create_run(struct store *st, struct store_req *req)
         "UPDATE touches SET idempotency_key = ?2 || '.' || id WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, req->id);
+    sqlite3_bind_int64(s, 1, *id);
     store_bind_text(s, 2, st->store_id);
-    rc = store_stmt_done(&st->wr, s);
+    return store_stmt_done(&st->wr, s);
+}
+
+static int touch_create_run(struct store *st, struct store_req *req)
+{
+    const struct store_touch_in *in = &((struct touch_req *)req->priv)->in;
+    int rc = store_wr_touch_insert(st, req, in, "scheduled", NULL, 0, &req->id);
     if (rc < 0)
         return rc;
 

@@ -102,7 +102,7 @@ static void on_done(int status, int64_t changed, void *arg)
     else if (status < 0)
         http_reply_error(c->req, 500, "cannot %s: %s", op_names[c->op], error_text(status));
     else if (store_enrollment_get(d->store, id, &e) == 0)
-        http_reply_json(c->req, 200, json_pack("{s:I, s:O?, s:O?}", "enrollment_id",
+        http_reply_json(c->req, 200, json_pack("{s:I, s:O?, s:o?}", "enrollment_id",
                                                (json_int_t)id, "state",
                                                json_object_get(e, "state"), "until",
                                                c->until > 0 ? json_integer(c->until) : NULL));

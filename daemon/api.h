@@ -53,5 +53,8 @@ int api_enrollments_register(struct daemon *d);
 /* api_review.c: GET /api/preview, GET /api/review, GET and PUT /api/review/:id,
  * POST /api/review/:id/approve, POST /api/review/:id/reject. */
 int api_review_register(struct daemon *d);
+/* api_preview_send.c: POST /api/preview/send (a test send of a step to a
+ * person's own address); api_review_register() calls it. */
+int api_preview_send_register(struct daemon *d);
 
 #endif /* DRUMBEAT_API_H */

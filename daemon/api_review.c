@@ -4,6 +4,7 @@
  *        -> 200 {"message": raw or null, "skipped": reason or null, "step": {...},
  *           "lead_id", "enrollment_id", "mailbox"} (sequencer_preview; nothing
  *           is sent or written); 400 for a step that is not an email, naming its type
+ *   (POST /api/preview/send, a test send to one's own address: api_preview_send.c)
  *   GET  /api/review              {"review": [{id, lead_id, cadence, step, subject, ...}]}
  *   GET  /api/review/:id          {"touch": {...}, "message": raw}
  *   POST /api/review/:id/approve  'scheduled': due at its due_at if that is still
@@ -344,5 +345,6 @@ int api_review_register(struct daemon *d)
     rc = rc < 0 ? rc : http_route(d->api, "POST", "/api/review/:id/approve", 0, on_approve, d);
     rc = rc < 0 ? rc : http_route(d->api, "POST", "/api/review/:id/reject", 0, on_reject, d);
     rc = rc < 0 ? rc : http_route(d->api, "PUT", "/api/review/:id", 0, on_edit, d);
+    rc = rc < 0 ? rc : api_preview_send_register(d);
     return rc;
 }

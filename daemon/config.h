@@ -60,7 +60,13 @@ struct config_mailbox {
     char *address;         /* "ada@example.com" */
     char *display_name;    /* may be NULL */
     char *channel;         /* name of a channel instance */
-    int64_t daily_cap;     /* > 0, default 200 */
+    int64_t daily_cap;     /* > 0, default 200; on a rolling 24 hours */
+    int64_t hourly_cap;    /* on a rolling hour; 0 = none (default) */
+    uint64_t min_spacing_ms;   /* least time between two sends; 0 = none */
+    uint64_t jitter_ms;    /* a random extra 0..jitter on top of min_spacing */
+    int64_t warmup_start;  /* warm-up cap on its first day; 0 = no warm-up */
+    int64_t warmup_per_day;    /* added to the warm-up cap per day since warmup_since_ms */
+    int64_t warmup_since_ms;   /* UTC midnight of "warmup.since" */
     char *title;           /* the sender's job title, for templates; may be NULL */
     char *signature;       /* the sender's signature text, for templates; may be NULL */
     char *dkim_selector;   /* DKIM selector of the address's domain, for the preflight

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "config_internal.h"
@@ -188,11 +189,58 @@ static bool is_dns_labels(const char *s)
     return n > 0 && n <= 200 && label > 0;
 }
 
+/* "YYYY-MM-DD" as UTC midnight in ms; false when it is not such a date. */
+static bool parse_day(const char *s, int64_t *out)
+{
+    struct tm tm = { 0 };
+    int y, m, d, used = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 || s[used] != '\0' ||
+        m < 1 || m > 12 || d < 1 || d > 31)
+        return false;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != d)
+        return false;            /* 2026-02-30 normalised to March */
+    *out = (int64_t)t * 1000;
+    return true;
+}
+
+/* The mailbox caps besides daily_cap (dispatch_caps.c enforces them). */
+static void load_mailbox_pacing(struct config_ctx *ctx, const json_t *obj, const char *path,
+                                struct config_mailbox *mb)
+{
+    static const char *const wkeys[] = { "start", "per_day", "since", NULL };
+    char wpath[128], where[256], got[128];
+    char *since = NULL;
+
+    config_ctx_int(ctx, obj, path, "hourly_cap", 0, INT64_MAX, &mb->hourly_cap);
+    config_ctx_duration(ctx, obj, path, "min_spacing", &mb->min_spacing_ms);
+    config_ctx_duration(ctx, obj, path, "jitter", &mb->jitter_ms);
+    const json_t *w = config_ctx_object(ctx, obj, path, "warmup");
+    if (w == NULL)
+        return;
+    config_path_key(wpath, sizeof(wpath), path, "warmup");
+    config_ctx_keys(ctx, w, wpath, wkeys);
+    mb->warmup_start = 20;
+    mb->warmup_per_day = 10;
+    config_ctx_int(ctx, w, wpath, "start", 1, INT64_MAX, &mb->warmup_start);
+    config_ctx_int(ctx, w, wpath, "per_day", 0, INT64_MAX, &mb->warmup_per_day);
+    if (config_ctx_string(ctx, w, wpath, "since", true, &since) &&
+        !parse_day(since, &mb->warmup_since_ms)) {
+        config_path_key(where, sizeof(where), wpath, "since");
+        config_describe(json_object_get(w, "since"), got, sizeof(got));
+        config_ctx_error(ctx, where, "expected a date such as \"2026-01-01\", got %s", got);
+    }
+    free(since);
+}
+
 static void load_mailboxes(struct config_ctx *ctx, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {
         "name", "address", "display_name", "channel", "daily_cap", "title", "signature",
-        "dkim_selector", NULL,
+        "dkim_selector", "hourly_cap", "min_spacing", "jitter", "warmup", NULL,
     };
     const json_t *arr = get_array(ctx, root, "mailboxes");
     char path[64], where[256], got[128];
@@ -227,6 +275,7 @@ static void load_mailboxes(struct config_ctx *ctx, const json_t *root, struct co
         if (config_ctx_string(ctx, obj, path, "channel", true, &mb->channel))
             check_mailbox_channel(ctx, cfg, obj, path, mb->channel);
         config_ctx_int(ctx, obj, path, "daily_cap", 1, INT64_MAX, &mb->daily_cap);
+        load_mailbox_pacing(ctx, obj, path, mb);
         if (config_ctx_string(ctx, obj, path, "dkim_selector", false, &mb->dkim_selector) &&
             !is_dns_labels(mb->dkim_selector)) {
             config_path_key(where, sizeof(where), path, "dkim_selector");

@@ -56,6 +56,7 @@ struct dispatch {
     struct chan_state **chans;      /* pointers, so batches may keep one across growth */
     size_t n_chans;
     bool stopping;
+    int deferring;                  /* cap deferrals queued in the store */
     void (*stopped)(void *arg);
     void *stopped_arg;
     struct dispatch_stats stats;
@@ -95,7 +96,7 @@ static size_t dispatch_total_in_flight(const struct dispatch *dp)
     size_t n = 0;
     for (size_t i = 0; i < dp->n_chans; i++)
         n += (size_t)dp->chans[i]->in_flight + (dp->chans[i]->claiming ? 1 : 0);
-    return n;
+    return n + (size_t)dp->deferring;
 }
 
 static void dispatch_maybe_stopped(struct dispatch *dp)
@@ -415,6 +416,48 @@ static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, const c
     }
 }
 
+/* How many touches a mailbox cap holds back per look: the rest are deferred
+ * by the next look, which the last of these deferrals kicks. */
+#define DISPATCH_HOLD_MAX 64
+
+static void on_deferred(int status, int64_t id, void *arg)
+{
+    struct dispatch *dp = arg;
+    (void)id;
+    if (status < 0)
+        log_error("msg=\"deferring a capped touch failed\" error=%s", error_name(status));
+    /* The sequencer's sweep releases deferred touches: it must re-arm its
+     * timer for these; and we look again for what is left. */
+    if (--dp->deferring == 0 && !dp->stopping) {
+        sequencer_kick(dp->d->sequencer);
+        dispatch_kick(dp);
+    }
+    dispatch_maybe_stopped(dp);
+}
+
+/* The mailbox has no room: its due touches wait, deferred with the reason
+ * until it is eligible again (the sequencer's sweep releases them then), so
+ * `drumbeat touches --deferred` says why, and the next look does not find
+ * them due again. */
+static void dispatch_hold(struct dispatch *dp, const char *channel, const char *mailbox,
+                          int64_t now, const struct dispatch_room *r)
+{
+    int64_t ids[DISPATCH_HOLD_MAX], not_after[DISPATCH_HOLD_MAX];
+    size_t n = 0;
+    if (store_mailbox_held(dp->d->store, channel, mailbox, now, ids, not_after,
+                           DISPATCH_HOLD_MAX, &n) < 0)
+        return;
+    if (n > 0)
+        log_info("mailbox=%s msg=\"cap reached; due touches wait\" reason=%s touches=%zu%s",
+                 mailbox, r->reason, n, n == DISPATCH_HOLD_MAX ? "+" : "");
+    for (size_t i = 0; i < n; i++) {
+        dp->deferring++;
+        if (store_touch_defer(dp->d->store, ids[i], r->eligible_at, not_after[i], r->reason,
+                              on_deferred, dp) < 0)
+            on_deferred(-EIO, 0, dp);
+    }
+}
+
 /* Claims for every channel with room, then arms the timer for the earliest
  * due touch of a channel that could take it. */
 static void dispatch_run(struct dispatch *dp)
@@ -448,8 +491,25 @@ static void dispatch_run(struct dispatch *dp)
         if (due <= now) {
             /* One batch is one mailbox (the ABI's promise to channels): claim
              * for the mailbox of the earliest due touch. */
-            dispatch_claim(dp, chan, mailbox[0] != '\0' ? mailbox : NULL,
-                           batch < room ? batch : room);
+            int limit = batch < room ? batch : room;
+            const struct config_mailbox *mb =
+                mailbox[0] != '\0' ? config_mailbox_get(cfg, mailbox) : NULL;
+            struct dispatch_room r;
+            /* LIMIT min(batch, capacity left): a mailbox with no room never
+             * arms the timer; its touches are deferred to when it has room,
+             * or it waits for its send in flight, whose outcome kicks us. */
+            if (mb != NULL) {
+                if (dp->deferring > 0 || dispatch_mailbox_room(dp->d->store, mb, now, &r) < 0)
+                    continue;
+                if (r.room == 0) {
+                    if (r.eligible_at > now)
+                        dispatch_hold(dp, name, mailbox, now, &r);
+                    continue;
+                }
+                if (r.room < limit)
+                    limit = (int)r.room;
+            }
+            dispatch_claim(dp, chan, mailbox[0] != '\0' ? mailbox : NULL, limit);
         } else if (due < next) {
             next = due;
         }

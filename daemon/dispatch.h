@@ -53,4 +53,22 @@ void dispatch_free(struct dispatch *dp);
 /* The backoff before retry number attempt (1-based): 1 min doubling, at most 1 h. */
 int64_t dispatch_backoff_ms(int attempt);
 
+/* ---- mailbox caps (dispatch_caps.c) ---- */
+struct config_mailbox;
+struct store;
+/* What a mailbox may send now. room is the number of touches (INT64_MAX when
+ * no cap binds); when it is 0, reason is the binding cap's reason code
+ * ("mailbox_daily_cap", "mailbox_hourly_cap", "mailbox_spacing") and
+ * eligible_at when the mailbox has room again (0: when a send in flight
+ * ends). */
+struct dispatch_room {
+    int64_t room;
+    const char *reason;        /* static */
+    int64_t eligible_at;
+};
+int dispatch_mailbox_room(struct store *st, const struct config_mailbox *mb, int64_t now,
+                          struct dispatch_room *out);
+/* The daily cap in force at now: daily_cap, or less on the warm-up ramp. */
+int64_t dispatch_daily_cap(const struct config_mailbox *mb, int64_t now);
+
 #endif /* DRUMBEAT_DISPATCH_H */

@@ -32,6 +32,8 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/daemon.h %D%/compose.c %D%/compose.h %D%/draft.c %D%/draft.h \
 	%D%/dispatch.c %D%/dispatch.h %D%/lifecycle.c %D%/lifecycle.h %D%/pidfile.c %D%/pidfile.h \
 	%D%/stages.c %D%/stages.h %D%/api_touches.c %D%/api_leads.c %D%/api_util.c %D%/api_util.h
+# -- caps (mailbox caps when claiming) --
+%C%_libcore_la_SOURCES += %D%/dispatch_caps.c
 # -- templates (Mustache engine: template_*.c, strbuf.c) --
 %C%_libcore_la_SOURCES += %D%/template.h %D%/template_int.h %D%/template_parse.c \
 	%D%/template_render.c %D%/template_partials.c %D%/template_ext.c %D%/strbuf.c %D%/strbuf.h
@@ -88,6 +90,8 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 
 # -- review/preview --
 %C%_libcore_la_SOURCES += %D%/store_review.c %D%/sequencer_preview.c %D%/api_review.c
+# -- preview send --
+%C%_libcore_la_SOURCES += %D%/api_preview_send.c
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c

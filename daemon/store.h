@@ -41,7 +41,7 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* For tests of upgrades: creates the store file at path as an older
  * drumbeat left it, at schema version (1 .. STORE_SCHEMA_VERSION), without
@@ -324,6 +324,20 @@ int store_mailbox_count_add(struct store *st, const char *mailbox, int64_t day,
                             int64_t n, store_done_cb cb, void *arg);
 int store_mailbox_count_get(struct store *st, const char *mailbox, int64_t day,
                             int64_t *out);
+
+/* ---- mailbox caps (rolling windows over touches.sent_at) ---- */
+/* What a mailbox sent: *in_window counts touches with sent_at > since plus
+ * those 'sending' now; *oldest is the earliest sent_at > since (0 if none);
+ * *last the latest sent_at ever (0 if none); *sending the 'sending' rows. */
+struct store_mailbox_sends {
+    int64_t in_window, oldest, last, sending;
+};
+int store_mailbox_sends(struct store *st, const char *mailbox, int64_t since,
+                        struct store_mailbox_sends *out);
+/* Up to cap 'scheduled' touches of channel and mailbox due at now that a cap
+ * holds back: their ids and not_after (0 = none), in claim order. */
+int store_mailbox_held(struct store *st, const char *channel, const char *mailbox,
+                       int64_t now, int64_t *ids, int64_t *not_after, size_t cap, size_t *n);
 
 /* ---- per plugin instance key/value state ---- */
 /* value is copied; NULL value deletes. */

@@ -84,7 +84,10 @@ static int claim_run(struct store *st, struct store_req *req)
         /* A paused enrollment's touches wait (store_pause.c): a primary-key
          * probe per candidate row. */
         " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id"
-        " AND e.state = 'paused') ORDER BY due_at, id LIMIT ?4)"
+        " AND e.state = 'paused')"
+        /* When a mailbox cap limits the claim, follow-ups go before new
+         * first touches (step 0): a started conversation is kept warm. */
+        " ORDER BY step = 0, due_at, id LIMIT ?4)"
         " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload,"
         " idempotency_key, attempts, due_at, kind", &s);
     if (rc < 0)

@@ -226,8 +226,15 @@ static int lead_email_nullable(struct store_conn *c)
 
 /* migrations[v] brings a store from version v-1 to v; code[v], when set,
  * runs after migrations[v]'s statements, in the same transaction. */
+/* 5: mailbox caps count a mailbox's sends in a rolling window
+ * (store_mailbox_sends), which this index answers without a scan. */
+static const char *const migration_5[] = {
+    "CREATE INDEX touches_mailbox_sent ON touches(mailbox, sent_at) WHERE sent_at IS NOT NULL",
+    NULL,
+};
+
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
-                                                 migration_4 };
+                                                 migration_4, migration_5 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

@@ -230,6 +230,69 @@ int store_mailbox_count_get(struct store *st, const char *mailbox, int64_t day,
     return rc;
 }
 
+/* ---- mailbox caps: read-only looks from the dispatcher ---- */
+
+int store_mailbox_sends(struct store *st, const char *mailbox, int64_t since,
+                        struct store_mailbox_sends *out)
+{
+    sqlite3_stmt *s;
+    if (mailbox == NULL || out == NULL)
+        return -EINVAL;
+    /* The first two use touches_mailbox_sent (migration 5); 'sending' rows
+     * are few (one window per channel). */
+    int rc = store_stmt(&st->rd, "SELECT"
+        " (SELECT count(*) FROM touches WHERE mailbox = ?1 AND sent_at > ?2),"
+        " (SELECT min(sent_at) FROM touches WHERE mailbox = ?1 AND sent_at > ?2),"
+        " (SELECT max(sent_at) FROM touches WHERE mailbox = ?1 AND sent_at IS NOT NULL),"
+        " (SELECT count(*) FROM touches WHERE state = 'sending' AND mailbox = ?1)", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, mailbox);
+    sqlite3_bind_int64(s, 2, since);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->sending = sqlite3_column_int64(s, 3);
+        out->in_window = sqlite3_column_int64(s, 0) + out->sending;
+        out->oldest = sqlite3_column_int64(s, 1);   /* NULL reads as 0 */
+        out->last = sqlite3_column_int64(s, 2);
+        rc = 0;
+    } else {
+        rc = store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_mailbox_held(struct store *st, const char *channel, const char *mailbox,
+                       int64_t now, int64_t *ids, int64_t *not_after, size_t cap, size_t *n)
+{
+    sqlite3_stmt *s;
+    *n = 0;
+    if (channel == NULL || mailbox == NULL)
+        return -EINVAL;
+    /* The same rows and order as the claim (store_claim.c). */
+    int rc = store_stmt(&st->rd, "SELECT id, not_after FROM touches WHERE state = 'scheduled'"
+        " AND channel = ?1 AND mailbox = ?2 AND due_at <= ?3"
+        " AND (not_after IS NULL OR not_after > ?3)"
+        " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id"
+        " AND e.state = 'paused') ORDER BY step = 0, due_at, id LIMIT ?4", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, channel);
+    store_bind_text(s, 2, mailbox);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, (int64_t)cap);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap) {
+        ids[*n] = sqlite3_column_int64(s, 0);
+        not_after[*n] = sqlite3_column_int64(s, 1);
+        (*n)++;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+                                               : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+    sqlite3_reset(s);
+    return rc;
+}
+
 /* ---- plugin key/value: a = instance, b = key, c = value (len bytes) ---- */
 
 static int kv_run(struct store *st, struct store_req *req)

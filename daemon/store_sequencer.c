@@ -349,7 +349,10 @@ static int defer_run(struct store *st, struct store_req *req)
     sqlite3_bind_int64(s, 1, m->id);
     store_bind_text(s, 2, m->reason);
     sqlite3_bind_int64(s, 3, m->due);
-    sqlite3_bind_int64(s, 4, m->not_after);
+    if (m->not_after > 0)
+        sqlite3_bind_int64(s, 4, m->not_after);
+    else
+        sqlite3_bind_null(s, 4);      /* no window close (a cap's deferral) */
     sqlite3_bind_int64(s, 5, req->now);
     int64_t lead = 0;
     if (sqlite3_step(s) == SQLITE_ROW)

@@ -253,9 +253,15 @@ E2E_TESTS += %D%/integration/t_events.sh
 # -- review/preview --
 # (review/preview) review queue approve/edit/reject, preview = the bytes sent
 E2E_TESTS += %D%/integration/t_review.sh
+# -- preview send --
+# (preview send) drumbeat preview --send-to: a test through the real mailbox to aiosmtpd
+E2E_TESTS += %D%/integration/t_preview_send.sh
 # -- cadence check/pause --
 check_PROGRAMS += %D%/unit/t_cadence_check
 %C%_unit_t_cadence_check_SOURCES = %D%/unit/t_cadence_check.c
 %C%_unit_t_cadence_check_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_cadence_check_LDADD = $(TEST_LDADD)
 E2E_TESTS += %D%/integration/t_cadence_ops.sh
+# -- caps --
+# (caps) mailbox daily/hourly caps, spacing, warm-up on the test clock
+E2E_TESTS += %D%/integration/t_caps.sh

@@ -57,4 +57,7 @@ int api_review_register(struct daemon *d);
  * person's own address); api_review_register() calls it. */
 int api_preview_send_register(struct daemon *d);
 
+/* api_mailboxes.c: GET /api/mailboxes, POST /api/mailboxes/:name/pause|resume. */
+int api_mailboxes_register(struct daemon *d);
+
 #endif /* DRUMBEAT_API_H */

@@ -40,6 +40,7 @@ struct dispatch_item {
     char *payload;
     size_t payload_len;
     char *sender;
+    char *mailbox;                  /* NULL for a touch without one */
 };
 
 struct dispatch_batch {
@@ -115,6 +116,7 @@ static void dispatch_item_clear(struct dispatch_item *it)
     free(it->content_type);
     free(it->payload);
     free(it->sender);
+    free(it->mailbox);
 }
 
 static void dispatch_batch_release(struct dispatch_batch *b)
@@ -212,9 +214,17 @@ static void dispatch_record(struct dispatch_item *it, const struct drumbeat_resu
     if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_RECIPIENT &&
         it->recipient != NULL)
         store_suppress(dp->d->store, "email", it->recipient, "bounced", &sys, NULL, NULL);
-    if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_MAILBOX)
-        log_warn("touch=%lld channel=%s msg=\"the server rejected the mailbox, not the "
-                 "recipient; check the relay\"", (long long)it->touch_id, it->batch->chan->name);
+    if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_MAILBOX) {
+        /* One misconfigured relay must not burn through a list: the
+         * mailbox stops until a person resumes it, and keeps its leads. */
+        log_warn("touch=%lld channel=%s mailbox=%s msg=\"the server rejected the mailbox, not "
+                 "the recipient; the mailbox is paused until `drumbeat mailbox resume`\"",
+                 (long long)it->touch_id, it->batch->chan->name,
+                 it->mailbox != NULL ? it->mailbox : "-");
+        if (it->mailbox != NULL)
+            store_mailbox_pause(dp->d->store, it->mailbox, "mailbox_rejected", res->detail,
+                                &sys, NULL, NULL);
+    }
 
     if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys, on_outcome_committed, it) < 0) {
         /* The store refused to queue it: the touch stays 'sending' and will be
@@ -253,8 +263,10 @@ static int dispatch_item_fill(struct dispatch *dp, struct dispatch_item *it,
     }
     const struct config_mailbox *mb =
         t->mailbox != NULL ? config_mailbox_get(dp->d->cfg, t->mailbox) : NULL;
-    if (mb != NULL)
+    if (mb != NULL) {
         it->sender = strdup(mb->address);
+        it->mailbox = strdup(mb->name);
+    }
 
     if (t->content_type != NULL && strcmp(t->content_type, DRAFT_CONTENT_TYPE) == 0) {
         /* A channel that takes JSON (a webhook) gets the touch as a document
@@ -498,8 +510,19 @@ static void dispatch_run(struct dispatch *dp)
             /* LIMIT min(batch, capacity left): a mailbox with no room never
              * arms the timer; its touches are deferred to when it has room,
              * or it waits for its send in flight, whose outcome kicks us. */
+            bool paused = false;
+            if (mailbox[0] != '\0' &&
+                (dp->deferring > 0 || store_mailbox_paused(dp->d->store, mailbox, &paused) < 0))
+                continue;
+            if (paused) {
+                /* Touches made for it since it paused wait with the others. */
+                dp->deferring++;
+                if (store_mailbox_hold_paused(dp->d->store, mailbox, on_deferred, dp) < 0)
+                    on_deferred(-EIO, 0, dp);
+                continue;
+            }
             if (mb != NULL) {
-                if (dp->deferring > 0 || dispatch_mailbox_room(dp->d->store, mb, now, &r) < 0)
+                if (dispatch_mailbox_room(dp->d->store, mb, now, &r) < 0)
                     continue;
                 if (r.room == 0) {
                     if (r.eligible_at > now)

@@ -20,7 +20,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/store.h %D%/store_internal.h %D%/store_sqlite.c \
 	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer.h \
 	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \
-	%D%/store_claim.c %D%/store_misc.c
+	%D%/store_claim.c %D%/store_misc.c %D%/store_mailboxes.c %D%/store_cadence_sync.c
 # -- plugins (plugin_loader*.c, host_api.c, curl_loop.c) --
 %C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_loader_info.c \
 	%D%/plugin_instance.c %D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c \
@@ -86,7 +86,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/api_events.c
 # -- cadence check/pause --
 %C%_libcore_la_SOURCES += %D%/cadence_check.h %D%/cadence_check.c %D%/cadence_check_dns.c \
-	%D%/store_pause.c %D%/api_enrollments.c
+	%D%/store_pause.c %D%/api_enrollments.c %D%/api_mailboxes.c
 
 # -- review/preview --
 %C%_libcore_la_SOURCES += %D%/store_review.c %D%/sequencer_preview.c %D%/api_review.c
@@ -109,7 +109,7 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_render_message.c
 %C%_drumbeat_SOURCES += %D%/cli/cli_import.c
 # (preflight) drumbeat mailbox check
-%C%_drumbeat_SOURCES += %D%/cli/cli_mailbox.c
+%C%_drumbeat_SOURCES += %D%/cli/cli_mailbox.c %D%/cli/cli_mailbox_ops.c
 # (leads) drumbeat leads, suppress, unsuppress, forget, export-lead
 %C%_drumbeat_SOURCES += %D%/cli/cli_leads.c %D%/cli/cli_lead_show.c
 # -- calls -- drumbeat calls, log-call

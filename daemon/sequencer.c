@@ -25,20 +25,60 @@ struct sync_call {
     size_t index;
 };
 
+static void sync_call_done(struct sync_call *c)
+{
+    struct sequencer *s = c->s;
+    if (s->synced == c->set && --s->sync_pending == 0)
+        pump(s);
+    free(c);
+}
+
+static void on_reconciled(int status, int64_t changed, void *arg)
+{
+    struct sync_call *c = arg;
+    if (c->s->synced == c->set) {
+        const char *name = c->set->items[c->index]->name;
+        if (status < 0)
+            log_error("msg=\"cannot migrate enrollments or hand over retired mailboxes\" "
+                      "cadence=%s error=%s", name, error_name(status));
+        else if (changed > 0)
+            log_info("msg=\"enrollments migrated or handed over\" cadence=%s changed=%lld",
+                     name, (long long)changed);
+    }
+    sync_call_done(c);
+}
+
+static enum store_migrate migrate_of(enum cadence_migrate m)
+{
+    return m == CADENCE_MIGRATE_SAME_STEP ? STORE_MIGRATE_SAME_STEP
+         : m == CADENCE_MIGRATE_RESTART ? STORE_MIGRATE_RESTART : STORE_MIGRATE_NONE;
+}
+
 static void on_synced(int status, int64_t id, void *arg)
 {
     struct sync_call *c = arg;
     struct sequencer *s = c->s;
-    if (s->synced == c->set) {
-        if (status < 0)
-            log_error("msg=\"cannot record a cadence version\" cadence=%s error=%s",
-                      c->set->items[c->index]->name, error_name(status));
-        else
-            s->current[c->index] = id;
-        if (--s->sync_pending == 0)
-            pump(s);
+    if (s->synced != c->set) {
+        free(c);
+        return;
     }
-    free(c);
+    const struct cadence_def *def = c->set->items[c->index];
+    if (status < 0) {
+        log_error("msg=\"cannot record a cadence version\" cadence=%s error=%s", def->name,
+                  error_name(status));
+    } else {
+        s->current[c->index] = id;
+        /* What the file asks of enrollments already running: runs before
+         * the sequencer looks at them again (pump waits for sync_pending). */
+        bool retires = def->retired_mailboxes != NULL && def->retired_mailboxes[0] != NULL;
+        if ((def->migrate != CADENCE_MIGRATE_NONE || retires) &&
+            store_cadence_reconcile(s->d->store, def->name, id, migrate_of(def->migrate),
+                                    (const char *const *)def->retired_mailboxes,
+                                    (const char *const *)def->mailboxes, on_reconciled,
+                                    c) == 0)
+            return;
+    }
+    sync_call_done(c);
 }
 
 static void versions_reset(struct sequencer *s)

@@ -41,7 +41,7 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* For tests of upgrades: creates the store file at path as an older
  * drumbeat left it, at schema version (1 .. STORE_SCHEMA_VERSION), without
@@ -338,6 +338,45 @@ int store_mailbox_sends(struct store *st, const char *mailbox, int64_t since,
  * holds back: their ids and not_after (0 = none), in claim order. */
 int store_mailbox_held(struct store *st, const char *channel, const char *mailbox,
                        int64_t now, int64_t *ids, int64_t *not_after, size_t cap, size_t *n);
+
+/* ---- a reloaded cadence and its running enrollments (store_cadence_sync.c) ---- */
+enum store_migrate {
+    STORE_MIGRATE_NONE = 0,     /* enrollments keep their version */
+    STORE_MIGRATE_SAME_STEP,    /* "continue-at-same-step" */
+    STORE_MIGRATE_RESTART,      /* "restart" */
+};
+/* In one transaction, for the cadence whose current version row is
+ * version_id: migrates the enrollments (active or paused) on its older
+ * versions as migrate says ("enrollment_migrated" events, or
+ * "enrollment_not_migrated" when a step has no counterpart), then moves the
+ * enrollments on each mailbox of retired (NULL-terminated; may be empty) to
+ * the least loaded of mailboxes (NULL-terminated, not empty) with their
+ * unsent touches ("mailbox_retired" events). id = enrollments changed. */
+int store_cadence_reconcile(struct store *st, const char *cadence, int64_t version_id,
+                            enum store_migrate migrate, const char *const *retired,
+                            const char *const *mailboxes, store_done_cb cb, void *arg);
+
+/* ---- paused mailboxes (store_mailboxes.c) ---- */
+/* Pauses mailbox (reason: "manual", "mailbox_rejected"...; detail: the
+ * server's text or a person's note, may be NULL) and defers its 'scheduled'
+ * touches as deferred(mailbox_paused), with a "touch_deferred" event each
+ * and one "mailbox_paused" event; id = the touches deferred. -EALREADY when
+ * it was paused already (the first reason stays). Survives restarts. */
+int store_mailbox_pause(struct store *st, const char *mailbox, const char *reason,
+                        const char *detail, const struct store_actor *actor, store_done_cb cb,
+                        void *arg);
+/* Defers the touches of a paused mailbox made since it was paused (the
+ * dispatcher calls it when it finds them due); nothing if not paused. */
+int store_mailbox_hold_paused(struct store *st, const char *mailbox, store_done_cb cb, void *arg);
+/* Resumes it: its deferred(mailbox_paused) touches are 'scheduled' again
+ * (id = how many), with a "mailbox_resumed" event. -ENOENT if not paused. */
+int store_mailbox_resume(struct store *st, const char *mailbox, const struct store_actor *actor,
+                         store_done_cb cb, void *arg);
+/* Loop thread reads: whether mailbox is paused; every pause as a JSON array
+ * of {mailbox, reason, detail, actor_kind, actor, at, touches_waiting}
+ * (a new reference in *out). */
+int store_mailbox_paused(struct store *st, const char *mailbox, bool *paused);
+int store_mailbox_pauses(struct store *st, json_t **out);
 
 /* ---- per plugin instance key/value state ---- */
 /* value is copied; NULL value deletes. */

@@ -85,6 +85,9 @@ static int claim_run(struct store *st, struct store_req *req)
          * probe per candidate row. */
         " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id"
         " AND e.state = 'paused')"
+        /* A paused mailbox sends nothing, even for a claim queued before
+         * its pause committed (store_mailboxes.c). */
+        " AND NOT EXISTS (SELECT 1 FROM mailbox_pauses p WHERE p.mailbox = touches.mailbox)"
         /* When a mailbox cap limits the claim, follow-ups go before new
          * first touches (step 0): a started conversation is kept warm. */
         " ORDER BY step = 0, due_at, id LIMIT ?4)"

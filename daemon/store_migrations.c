@@ -233,8 +233,22 @@ static const char *const migration_5[] = {
     NULL,
 };
 
+/* 6: pauses that outlive a restart. A paused mailbox (by a person, or by
+ * the dispatcher when its server refused the mailbox itself) keeps its
+ * leads and its touches wait as deferred(mailbox_paused) until it resumes
+ * (store_mailboxes.c). A paused cadence refuses new enrollments until it
+ * resumes (store_pause.c). */
+static const char *const migration_6[] = {
+    "CREATE TABLE mailbox_pauses ("
+    " mailbox TEXT PRIMARY KEY, reason TEXT NOT NULL, detail TEXT,"
+    " actor_kind TEXT NOT NULL, actor TEXT, at INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE cadence_pauses ("
+    " cadence TEXT PRIMARY KEY, until INTEGER, at INTEGER NOT NULL) WITHOUT ROWID",
+    NULL,
+};
+
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
-                                                 migration_4, migration_5 };
+                                                 migration_4, migration_5, migration_6 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

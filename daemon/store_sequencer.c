@@ -278,7 +278,7 @@ static int release_run(struct store *st, struct store_req *req)
     sqlite3_stmt *s;
     int rc = store_stmt(&st->wr, "UPDATE touches SET state = 'scheduled', reason = NULL,"
                         " updated_at = ?1 WHERE state = 'deferred' AND due_at <= ?1"
-                        " AND reason IS NOT 'awaiting_review'", &s);
+                        " AND coalesce(reason, '') NOT IN ('awaiting_review', 'mailbox_paused')", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, req->now);
@@ -299,7 +299,7 @@ int store_touch_next_deferred(struct store *st, int64_t *at)
 {
     sqlite3_stmt *s;
     int rc = store_stmt(&st->rd, "SELECT min(due_at) FROM touches WHERE state = 'deferred'"
-                        " AND reason IS NOT 'awaiting_review'", &s);
+                        " AND coalesce(reason, '') NOT IN ('awaiting_review', 'mailbox_paused')", &s);
     if (rc < 0)
         return rc;
     *at = 0;
@@ -388,6 +388,7 @@ int store_next_event_at(struct store *st, int64_t after, int64_t *at)
         " SELECT min(due_at) AS t FROM enrollments WHERE state = 'active' AND due_at > ?1"
         " UNION ALL SELECT min(due_at) FROM touches WHERE state IN ('scheduled', 'deferred')"
         "  AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
+        "  AND reason IS NOT 'mailbox_paused'"
         " UNION ALL SELECT min(not_after) FROM touches WHERE state = 'scheduled'"
         "  AND not_after > ?1"
         " UNION ALL SELECT min(paused_until) FROM enrollments WHERE state = 'paused'"

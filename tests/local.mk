@@ -265,3 +265,4 @@ E2E_TESTS += %D%/integration/t_cadence_ops.sh
 # -- caps --
 # (caps) mailbox daily/hourly caps, spacing, warm-up on the test clock
 E2E_TESTS += %D%/integration/t_caps.sh
+E2E_TESTS += %D%/integration/t_mailboxes.sh

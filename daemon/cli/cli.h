@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 /* Exit codes shared by every subcommand. */
@@ -73,6 +75,10 @@ int cli_render_message(int argc, char **argv);
 /* drumbeat mailbox check NAME: SPF/DMARC/DKIM preflight over DNS, offline
  * (cli_mailbox.c). */
 int cli_mailbox(int argc, char **argv);
+/* cli_mailbox_ops.c: `mailbox list` and `mailbox pause|resume NAME`. */
+int cli_mailbox_list(const struct cli_common *common);
+int cli_mailbox_pause(const struct cli_common *common, const char *name, bool pause,
+                      const char *note);
 /* Leads (cli_leads.c): drumbeat leads, suppress, unsuppress, forget, export-lead. */
 int cli_leads(int argc, char **argv);
 int cli_suppress(int argc, char **argv);

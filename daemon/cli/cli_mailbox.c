@@ -23,8 +23,23 @@
 static void mailbox_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: drumbeat mailbox check NAME [-c FILE] [--dns SERVERS] [--json]\n\n"
-            "Checks, with live DNS lookups, that the domain of mailbox NAME's address\n"
+            "Usage: drumbeat mailbox check NAME [-c FILE] [--dns SERVERS] [--json]\n"
+            "       drumbeat mailbox list [common options]\n"
+            "       drumbeat mailbox pause NAME [--note TEXT] [common options]\n"
+            "       drumbeat mailbox resume NAME [common options]\n\n"
+            "list    every configured mailbox: active or paused (why, by whom, since when,\n"
+            "        how many touches wait), today's daily cap (with warm-up), its sends in\n"
+            "        the last 24 hours, and the cadences that retire it.\n"
+            "pause   stops sending from the mailbox. Its leads stay with it (moving them\n"
+            "        would spread whatever made it fail); their touches wait, deferred\n"
+            "        with the reason mailbox_paused. The daemon pauses a mailbox by itself\n"
+            "        when its server refuses the mailbox (a 5.7.x at MAIL FROM, repeated\n"
+            "        AUTH failures): `drumbeat mailbox list` shows the server's text.\n"
+            "resume  sends again: the waiting touches go, each inside its lead's window.\n"
+            "        (To hand a mailbox's leads to the others on purpose, list it under\n"
+            "        \"retired_mailboxes\" in the cadence file and reload.)\n"
+            "Common options: -c FILE, --url URL, --token-file F, --json.\n\n"
+            "check: checks, with live DNS lookups, that the domain of mailbox NAME's address\n"
             "publishes what Gmail and Yahoo require of bulk senders:\n"
             "  spf        exactly one valid SPF record\n"
             "  spf_relay  that record authorizes the SMTP relay's addresses (the\n"
@@ -41,8 +56,9 @@ static void mailbox_usage(FILE *out)
             "                      dns.timeout (3s) and dns.tries (2)\n"
             "      --json          print the report as JSON\n"
             "  -h, --help          show this help\n\n"
-            "Exit status: 0 no check failed (warnings allowed), 1 a check failed,\n"
-            "2 invalid config, mailbox or --dns, 64 usage.\n");
+            "Exit status: check: 0 no check failed (warnings allowed), 1 a check failed,\n"
+            "2 invalid config, mailbox or --dns; others: 0 done, 1 failed, 2 rejected\n"
+            "(unknown mailbox, already paused, not paused); 64 usage.\n");
 }
 
 /* The relay host of a channel_smtp instance, as the plugin would pick it. */
@@ -238,24 +254,26 @@ out:
 
 int cli_mailbox(int argc, char **argv)
 {
-    const char *path = NULL, *servers = NULL, *name = NULL, *sub = NULL;
-    bool json = false;
+    struct cli_common common = { 0 };
+    const char *servers = NULL, *name = NULL, *sub = NULL, *note = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int c;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             mailbox_usage(stdout);
             return CLI_OK;
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            path = a + 9;
         } else if (strcmp(a, "--dns") == 0 && i + 1 < argc) {
             servers = argv[++i];
         } else if (strncmp(a, "--dns=", 6) == 0) {
             servers = a + 6;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
+        } else if (strcmp(a, "--note") == 0 && i + 1 < argc) {
+            note = argv[++i];
+        } else if (strncmp(a, "--note=", 7) == 0) {
+            note = a + 7;
+        } else if ((c = cli_common_opt(&common, &i, argc, argv)) != 0) {
+            if (c < 0)
+                return CLI_USAGE;
         } else if (a[0] != '-' && sub == NULL) {
             sub = a;
         } else if (a[0] != '-' && name == NULL) {
@@ -266,11 +284,20 @@ int cli_mailbox(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (sub == NULL || strcmp(sub, "check") != 0 || name == NULL) {
-        if (sub != NULL && strcmp(sub, "check") != 0)
+    bool check = sub != NULL && strcmp(sub, "check") == 0;
+    bool list = sub != NULL && strcmp(sub, "list") == 0;
+    bool pause = sub != NULL && strcmp(sub, "pause") == 0;
+    bool resume = sub != NULL && strcmp(sub, "resume") == 0;
+    if ((!check && !list && !pause && !resume) || (list != (name == NULL)) ||
+        (servers != NULL && !check) || (note != NULL && !pause)) {
+        if (sub != NULL && !check && !list && !pause && !resume)
             fprintf(stderr, "drumbeat: mailbox: unknown subcommand '%s'\n", sub);
         mailbox_usage(stderr);
         return CLI_USAGE;
     }
-    return mailbox_check(name, path, servers, json);
+    if (check)
+        return mailbox_check(name, common.config_path, servers, common.json);
+    if (list)
+        return cli_mailbox_list(&common);
+    return cli_mailbox_pause(&common, name, pause, note);
 }

@@ -34,7 +34,7 @@ static const struct cli_command cli_commands[] = {
     { "cadence", cli_cadence, "cadence check NAME (launch check), pause|resume NAME" },
     { "enrich", cli_enrich, "queue leads for the enrichers (waterfall); --wait for the result" },
     { "render", cli_render, "render a template file with a JSON context (offline)" },
-    { "mailbox", cli_mailbox, "mailbox check NAME: SPF, DMARC and DKIM in DNS (offline)" },
+    { "mailbox", cli_mailbox, "mailbox check NAME (SPF, DMARC, DKIM) | list | pause | resume NAME" },
     { "event", cli_event, "record a reply, bounce, booking... for a lead (exit rules act)" },
     { "preview", cli_preview, "the exact message a cadence's email step would send a lead" },
     { "review", cli_review, "emails waiting for a person: list, show, approve, edit, reject" },

@@ -409,7 +409,7 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
 }
 
 static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, const char *mailbox,
-                           int limit)
+                           const char *throttle, int limit)
 {
     struct claim_ctx *ctx = malloc(sizeof(*ctx));
     if (ctx == NULL || (ctx->channel = strdup(chan->name)) == NULL) {
@@ -418,7 +418,8 @@ static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, const c
     }
     ctx->dp = dp;
     chan->claiming = true;
-    int rc = store_touch_claim(dp->d->store, chan->name, mailbox, limit, clock_now_ms(),
+    int rc = store_touch_claim_throttled(dp->d->store, chan->name, mailbox, throttle, limit,
+                                         clock_now_ms(),
                                on_claim_done, ctx);
     if (rc < 0) {
         chan->claiming = false;
@@ -470,6 +471,35 @@ static void dispatch_hold(struct dispatch *dp, const char *channel, const char *
     }
 }
 
+/* A cadence whose throttle is spent for now: its due first touches in this
+ * mailbox wait, deferred(cadence_throttle), until it has room again.
+ * Returns how many deferrals were queued. */
+static size_t dispatch_hold_throttled(struct dispatch *dp, const char *channel,
+                                      const char *mailbox, int64_t now, const json_t *full)
+{
+    int64_t ids[DISPATCH_HOLD_MAX], not_after[DISPATCH_HOLD_MAX];
+    char names[DISPATCH_HOLD_MAX][128];
+    size_t n = 0;
+    char *keys = json_dumps(full, JSON_COMPACT);
+    int rc = keys != NULL ? store_cadence_held(dp->d->store, channel, mailbox, now, keys, ids,
+                                               not_after, names, DISPATCH_HOLD_MAX, &n)
+                          : -ENOMEM;
+    free(keys);
+    if (rc < 0 || n == 0)
+        return 0;
+    log_info("mailbox=%s msg=\"cadence throttle reached; first touches wait\" "
+             "reason=cadence_throttle touches=%zu%s", mailbox != NULL ? mailbox : "-", n,
+             n == DISPATCH_HOLD_MAX ? "+" : "");
+    for (size_t i = 0; i < n; i++) {
+        int64_t until = json_integer_value(json_object_get(full, names[i]));
+        dp->deferring++;
+        if (store_touch_defer(dp->d->store, ids[i], until > now ? until : now + 1000,
+                              not_after[i], "cadence_throttle", on_deferred, dp) < 0)
+            on_deferred(-EIO, 0, dp);
+    }
+    return n;
+}
+
 /* Claims for every channel with room, then arms the timer for the earliest
  * due touch of a channel that could take it. */
 static void dispatch_run(struct dispatch *dp)
@@ -477,9 +507,20 @@ static void dispatch_run(struct dispatch *dp)
     const struct config *cfg = dp->d->cfg;
     int64_t now = clock_now_ms();
     int64_t next = INT64_MAX;
+    char *throttle = NULL;
+    json_t *full = NULL;
 
     if (dp->stopping)
         return;
+    /* The per-cadence throttles, once per look: the claim takes no more
+     * first touches of a cadence than it has left today. */
+    if (dispatch_cadence_room(dp->d->store, dp->d->cadences, now, &throttle, &full) < 0) {
+        /* Never claim past a throttle we could not count: look again soon. */
+        log_error("msg=\"cannot count the cadences' first touches; claims wait a second\"");
+        uv_timer_stop(&dp->timer);
+        uv_timer_start(&dp->timer, on_timer, 1000, 0);
+        return;
+    }
     for (size_t i = 0; i < cfg->n_channels; i++) {
         const char *name = cfg->channels[i].name;
         struct chan_state *chan = dispatch_chan(dp, name);
@@ -498,7 +539,8 @@ static void dispatch_run(struct dispatch *dp)
             continue;
         int64_t due;
         char mailbox[128];
-        if (store_touch_next_due_mailbox(dp->d->store, name, &due, mailbox, sizeof(mailbox)) < 0)
+        if (store_touch_next_due_mailbox(dp->d->store, name, now, &due, mailbox,
+                                         sizeof(mailbox)) < 0)
             continue;
         if (due <= now) {
             /* One batch is one mailbox (the ABI's promise to channels): claim
@@ -532,11 +574,17 @@ static void dispatch_run(struct dispatch *dp)
                 if (r.room < limit)
                     limit = (int)r.room;
             }
-            dispatch_claim(dp, chan, mailbox[0] != '\0' ? mailbox : NULL, limit);
+            if (full != NULL &&
+                dispatch_hold_throttled(dp, name, mailbox[0] != '\0' ? mailbox : NULL, now,
+                                        full) > 0)
+                continue;
+            dispatch_claim(dp, chan, mailbox[0] != '\0' ? mailbox : NULL, throttle, limit);
         } else if (due < next) {
             next = due;
         }
     }
+    free(throttle);
+    json_decref(full);
     uv_timer_stop(&dp->timer);
     if (next != INT64_MAX) {
         int64_t wait = next - now;

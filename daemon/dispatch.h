@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct daemon;
 struct dispatch;
 
@@ -68,6 +70,14 @@ struct dispatch_room {
 };
 int dispatch_mailbox_room(struct store *st, const struct config_mailbox *mb, int64_t now,
                           struct dispatch_room *out);
+/* The per-cadence throttles at now, for the cadences of set with a
+ * throttle.new_per_day: *room_json = {"cadence": first touches it may still
+ * start} (malloc'd; NULL when no cadence has a throttle), and *full =
+ * {"cadence": when it has room again} for those with none left (a new
+ * reference, or NULL). 0 or a negative errno. */
+struct cadence_set;
+int dispatch_cadence_room(struct store *st, const struct cadence_set *set, int64_t now,
+                          char **room_json, json_t **full);
 /* The daily cap in force at now: daily_cap, or less on the warm-up ramp. */
 int64_t dispatch_daily_cap(const struct config_mailbox *mb, int64_t now);
 

@@ -5,10 +5,15 @@
  * the store's touches (sent_at and 'sending' rows), never from memory, so
  * they hold across restarts. When nothing may go, the answer says why and
  * when the mailbox is next eligible, so the dispatcher can defer the held
- * touches to that instant instead of looking again (it must never spin). */
+ * touches to that instant instead of looking again (it must never spin).
+ * The per-cadence throttle (throttle.new_per_day) is counted the same way,
+ * from the first touches the store saw go. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cadence_def.h"
 #include "config.h"
 #include "dispatch.h"
 #include "store.h"
@@ -109,6 +114,54 @@ int dispatch_mailbox_room(struct store *st, const struct config_mailbox *mb, int
         out->eligible_at = 0;
     } else if (waiting) {
         out->eligible_at = 0;
+    }
+    return 0;
+}
+
+int dispatch_cadence_room(struct store *st, const struct cadence_set *set, int64_t now,
+                          char **room_json, json_t **full)
+{
+    json_t *starts = NULL, *room = NULL;
+    *room_json = NULL;
+    *full = NULL;
+    bool any = false;
+    for (size_t i = 0; set != NULL && i < set->n && !any; i++)
+        any = set->items[i]->new_per_day > 0;
+    if (!any)
+        return 0;                /* no throttle: the plain claim */
+    int rc = store_cadence_starts(st, now - DAY_MS, now, &starts);
+    if (rc < 0)
+        return rc;
+    room = json_object();
+    *full = json_object();
+    for (size_t i = 0; room != NULL && *full != NULL && i < set->n; i++) {
+        const struct cadence_def *def = set->items[i];
+        if (def->new_per_day <= 0)
+            continue;
+        const json_t *s = json_object_get(starts, def->name);
+        int64_t n = json_integer_value(json_object_get(s, "n"));
+        int64_t left = def->new_per_day - n;
+        json_object_set_new(room, def->name, json_integer(left > 0 ? left : 0));
+        /* Full until the oldest of its starts leaves the rolling 24 hours
+         * (one still sending counts as sent now). */
+        if (left <= 0)
+            json_object_set_new(*full, def->name,
+                                json_integer(json_integer_value(json_object_get(s, "oldest")) +
+                                             DAY_MS));
+    }
+    json_decref(starts);
+    *room_json = room != NULL ? json_dumps(room, JSON_COMPACT) : NULL;
+    json_decref(room);
+    if (*room_json == NULL || *full == NULL) {
+        free(*room_json);
+        *room_json = NULL;
+        json_decref(*full);
+        *full = NULL;
+        return -ENOMEM;
+    }
+    if (json_object_size(*full) == 0) {
+        json_decref(*full);
+        *full = NULL;
     }
     return 0;
 }

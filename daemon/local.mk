@@ -20,7 +20,8 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/store.h %D%/store_internal.h %D%/store_sqlite.c \
 	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer.h \
 	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \
-	%D%/store_claim.c %D%/store_misc.c %D%/store_mailboxes.c %D%/store_cadence_sync.c
+	%D%/store_claim.c %D%/store_misc.c %D%/store_mailboxes.c %D%/store_cadence_sync.c \
+	%D%/store_throttle.c
 # -- plugins (plugin_loader*.c, host_api.c, curl_loop.c) --
 %C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_loader_info.c \
 	%D%/plugin_instance.c %D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c \

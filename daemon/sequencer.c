@@ -266,6 +266,16 @@ out:
 
 /* A scheduled touch whose window closed before it went: it waits for the
  * lead's next window, as deferred(window_closed). */
+/* A window that is open again already (the touch was held past its close
+ * by a cap, and the next window has begun) is released at once, not at
+ * the next look. */
+static void on_rewindowed(int status, int64_t id, void *arg)
+{
+    (void)id;
+    if (status == 0)
+        sequencer_kick(arg);
+}
+
 static void rewindow(struct sequencer *s, int64_t touch_id, int64_t now)
 {
     json_t *t = NULL, *e = NULL, *lead = NULL;
@@ -281,7 +291,7 @@ static void rewindow(struct sequencer *s, int64_t touch_id, int64_t now)
     if (v == NULL || seq_rules_for_lead(v, lead, &r, &err) < 0)
         goto out;
     if (window_next_open(&r, false, now, &open, &close, NULL) == 0)
-        store_touch_defer(s->d->store, touch_id, open, close, "window_closed", NULL, NULL);
+        store_touch_defer(s->d->store, touch_id, open, close, "window_closed", on_rewindowed, s);
     window_rules_clear(&r);
 out:
     json_decref(t);
@@ -294,6 +304,10 @@ static void on_released(int status, int64_t n, void *arg)
     struct sequencer *s = arg;
     if (status == 0 && n > 0 && s->d->dispatch != NULL)
         dispatch_kick(s->d->dispatch);
+    /* A touch released after its window closed (a cap's deferral that ran
+     * past it) waits for its next window: the sweep must see it now. */
+    if (status == 0 && n > 0)
+        sequencer_kick(s);
 }
 
 /* Deferred touches whose time came, and scheduled ones whose window

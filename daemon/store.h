@@ -247,6 +247,12 @@ typedef void (*store_claim_cb)(int status, const struct store_claimed *touches,
  * and commits that before calling cb with them. */
 int store_touch_claim(struct store *st, const char *channel, const char *mailbox,
                       int limit, int64_t now, store_claim_cb cb, void *arg);
+/* The same, under per-cadence throttles: throttle is a JSON object text
+ * {"cadence": n} (copied; NULL = none), and at most n first touches (step
+ * 0) of each such cadence's enrollments are claimed. */
+int store_touch_claim_throttled(struct store *st, const char *channel, const char *mailbox,
+                                const char *throttle, int limit, int64_t now, store_claim_cb cb,
+                                void *arg);
 
 /* Records how a sending touch ended. state is SENT, SCHEDULED (a retry, with
  * due_at = retry_at), FAILED, IN_DOUBT, SKIPPED, DEFERRED or CANCELLED; reason
@@ -274,8 +280,10 @@ int store_touches_list(struct store *st, int state, int limit, json_t **out);
 /* The earliest due_at of a scheduled touch of channel, or -ENOENT. */
 int store_touch_next_due(struct store *st, const char *channel, int64_t *due_at);
 /* The same, with the mailbox of that earliest touch copied into mailbox
- * ("" when it has none), so that a batch can be claimed for one mailbox. */
-int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t *due_at,
+ * ("" when it has none), so that a batch can be claimed for one mailbox;
+ * as the claim, it skips touches whose window closed by now (the
+ * sequencer's sweep moves those to their next window). */
+int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t now, int64_t *due_at,
                                  char *mailbox, size_t cap);
 
 /* ---- tasks (the call list) ---- */
@@ -377,6 +385,17 @@ int store_mailbox_resume(struct store *st, const char *mailbox, const struct sto
  * (a new reference in *out). */
 int store_mailbox_paused(struct store *st, const char *mailbox, bool *paused);
 int store_mailbox_pauses(struct store *st, json_t **out);
+
+/* First touches (step 0) of each cadence's enrollments sent after since or
+ * sending now, as a JSON object {"cadence": {"n": count, "oldest": the
+ * earliest sent_at, or now for one still sending}} (new reference). */
+int store_cadence_starts(struct store *st, int64_t since, int64_t now, json_t **out);
+/* Up to cap 'scheduled' first touches of channel and mailbox due at now
+ * whose cadence is a key of the JSON object text cadences: ids, not_after
+ * (0 = none) and their cadence names (truncated to 127 bytes). */
+int store_cadence_held(struct store *st, const char *channel, const char *mailbox, int64_t now,
+                       const char *cadences, int64_t *ids, int64_t *not_after, char (*names)[128],
+                       size_t cap, size_t *n);
 
 /* ---- per plugin instance key/value state ---- */
 /* value is copied; NULL value deletes. */

@@ -18,6 +18,7 @@ struct claim_row {
 
 struct claim_req {
     const char *channel, *mailbox;   /* in req->mem */
+    const char *throttle;            /* {"cadence": first touches left}; in req->mem or NULL */
     int limit;
     int64_t now;
     store_claim_cb cb;
@@ -71,12 +72,31 @@ static int claim_row_cmp(const void *a, const void *b)
     return x->c.touch_id < y->c.touch_id ? -1 : x->c.touch_id > y->c.touch_id;
 }
 
+/* With a per-cadence throttle: the same rows, except that each throttled
+ * cadence's first touches (step 0) are numbered in claim order and only as
+ * many as it has left are taken. Kept apart so that claims without a
+ * throttle stay a plain index walk. */
+#define CLAIM_THROTTLED_SQL \
+    "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
+    " WHERE id IN (SELECT id FROM (SELECT t.id, t.step, t.due_at, e.cadence AS cad," \
+    "  row_number() OVER (PARTITION BY t.step = 0, e.cadence ORDER BY t.due_at, t.id) AS rn" \
+    "  FROM touches t LEFT JOIN enrollments e ON e.id = t.enrollment_id" \
+    "  WHERE t.state = 'scheduled' AND t.channel = ?1 AND (?2 IS NULL OR t.mailbox = ?2)" \
+    "  AND t.due_at <= ?3 AND (t.not_after IS NULL OR t.not_after > ?3)" \
+    "  AND (e.state IS NULL OR e.state <> 'paused')" \
+    "  AND NOT EXISTS (SELECT 1 FROM mailbox_pauses p WHERE p.mailbox = t.mailbox))" \
+    " WHERE step <> 0 OR cad IS NULL" \
+    "  OR rn <= coalesce((SELECT value FROM json_each(?6) WHERE key = cad), rn)" \
+    " ORDER BY step = 0, due_at, id LIMIT ?4)" \
+    " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload," \
+    " idempotency_key, attempts, due_at, kind"
+
 static int claim_run(struct store *st, struct store_req *req)
 {
     struct claim_req *c = req->priv;
     sqlite3_stmt *s;
     bool oom = false;
-    int rc = store_stmt(&st->wr,
+    int rc = c->throttle != NULL ? store_stmt(&st->wr, CLAIM_THROTTLED_SQL, &s) : store_stmt(&st->wr,
         "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5"
         " WHERE id IN (SELECT id FROM touches WHERE state = 'scheduled' AND channel = ?1"
         " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3"
@@ -105,6 +125,8 @@ static int claim_run(struct store *st, struct store_req *req)
     sqlite3_bind_int64(s, 3, c->now);
     sqlite3_bind_int(s, 4, c->limit);
     sqlite3_bind_int64(s, 5, req->now);
+    if (c->throttle != NULL)
+        store_bind_text(s, 6, c->throttle);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && c->n < (size_t)c->limit) {
         struct claim_row *r = &c->rows[c->n++];
         r->c.touch_id = sqlite3_column_int64(s, 0);
@@ -163,6 +185,13 @@ static void claim_req_free(struct store_req *req)
 int store_touch_claim(struct store *st, const char *channel, const char *mailbox,
                       int limit, int64_t now, store_claim_cb cb, void *arg)
 {
+    return store_touch_claim_throttled(st, channel, mailbox, NULL, limit, now, cb, arg);
+}
+
+int store_touch_claim_throttled(struct store *st, const char *channel, const char *mailbox,
+                                const char *throttle, int limit, int64_t now, store_claim_cb cb,
+                                void *arg)
+{
     if (channel == NULL || limit <= 0 || cb == NULL)
         return -EINVAL;
     struct store_req *req = store_req_new(claim_run, NULL, NULL, NULL);
@@ -177,6 +206,7 @@ int store_touch_claim(struct store *st, const char *channel, const char *mailbox
     req->done = claim_done;
     c->channel = store_req_dup(req, channel);
     c->mailbox = store_req_dup(req, mailbox);
+    c->throttle = store_req_dup(req, throttle);
     c->limit = limit;
     c->now = now;
     c->cb = cb;

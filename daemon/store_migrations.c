@@ -244,6 +244,9 @@ static const char *const migration_6[] = {
     " actor_kind TEXT NOT NULL, actor TEXT, at INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE cadence_pauses ("
     " cadence TEXT PRIMARY KEY, until INTEGER, at INTEGER NOT NULL) WITHOUT ROWID",
+    /* The per-cadence throttle counts first touches sent in a rolling 24
+     * hours (store_cadence_starts) without a scan. */
+    "CREATE INDEX touches_first_sent ON touches(sent_at) WHERE step = 0 AND sent_at IS NOT NULL",
     NULL,
 };
 

@@ -360,7 +360,7 @@ int store_touch_next_due(struct store *st, const char *channel, int64_t *due_at)
     return rc;
 }
 
-int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t *due_at,
+int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t now, int64_t *due_at,
                                  char *mailbox, size_t cap)
 {
     sqlite3_stmt *s;
@@ -369,6 +369,7 @@ int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t 
     /* The (channel, state, due_at) index gives the earliest row directly. */
     int rc = store_stmt(&st->rd, "SELECT due_at, mailbox FROM touches"
                         " WHERE channel = ?1 AND state = 'scheduled'"
+                        " AND (not_after IS NULL OR not_after > ?2)"
                         /* As the claim: a paused enrollment's touch is not
                          * due, or the dispatcher would spin on it. */
                         " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE"
@@ -377,6 +378,7 @@ int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t 
     if (rc < 0)
         return rc;
     store_bind_text(s, 1, channel);
+    sqlite3_bind_int64(s, 2, now);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         const unsigned char *mb = sqlite3_column_text(s, 1);

@@ -194,6 +194,18 @@ check_PROGRAMS += %D%/plugins/t_channel_maildir
 %C%_plugins_t_channel_maildir_CFLAGS = $(TEST_CFLAGS)
 %C%_plugins_t_channel_maildir_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
 %C%_plugins_t_channel_maildir_LDADD = $(TEST_LDADD)
+# -- channel_null (bench) --
+check_PROGRAMS += %D%/plugins/t_channel_null
+%C%_plugins_t_channel_null_SOURCES = %D%/plugins/t_channel_null.c \
+	%D%/plugins/plugin_test_util.c %D%/plugins/plugin_test_util.h
+%C%_plugins_t_channel_null_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_channel_null_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
+%C%_plugins_t_channel_null_LDADD = $(TEST_LDADD)
+# -- enrolling (store side; bench) --
+check_PROGRAMS += %D%/unit/t_enroll_store
+%C%_unit_t_enroll_store_SOURCES = %D%/unit/t_enroll_store.c %D%/unit/store_test_util.h
+%C%_unit_t_enroll_store_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_enroll_store_LDADD = $(TEST_LDADD)
 # -- cadence definitions --
 check_PROGRAMS += %D%/unit/t_cadence_def
 %C%_unit_t_cadence_def_SOURCES = %D%/unit/t_cadence_def.c

@@ -124,6 +124,28 @@ is "$(sent_on 2026-01-05) $(sent_on 2026-01-06) $(sent_on 2026-01-07)" "2 3 1" \
 stop_daemon
 is "$STATUS" 0 "drumbeatd stops cleanly"
 
+# ---- the cadence throttle holds at the claim: a weekend's starts do not bunch ----
+# Five leads enrolled on a Friday evening at two a day start Fri, Sat and Sun
+# on paper; the window (09:00-17:00 in the leads' zone, Paris: 08:00-16:00
+# UTC) moves all five to Monday, where the claim lets two go.
+C=$T/throttle
+setup "$C" '"daily_cap": 100'
+start_daemon "$C" --test-clock=2026-01-09T18:00:00Z || { done_testing; exit 1; }
+N=5 P=t CADENCE=weekday leads 5 t
+advance 2d15h1m      # Monday 09:01
+is "$(sent_on 2026-01-12)" 2 "Monday: two first touches go (new_per_day 2)"
+is "$(q "SELECT count(*) || ' ' || $(at 'min(due_at)') FROM touches WHERE state = 'deferred' AND reason = 'cadence_throttle'")" \
+   "3 2026-01-13T08:00" "the other three wait, deferred(cadence_throttle), until a start leaves the 24 hours"
+like "$(cli touches --deferred 2>&1)" 'deferred +email .*cadence_throttle' "drumbeat touches --deferred shows the reason"
+advance 1d
+is "$(sent_on 2026-01-13)" 2 "Tuesday: two more"
+advance 1d
+is "$(sent_on 2026-01-14) $(q "SELECT count(*) FROM touches WHERE state = 'sent'")" "1 5" "Wednesday: the last one; all five sent"
+ok "$(q "SELECT count(*) FROM touches WHERE state = 'sent' AND (CAST(strftime('%H', sent_at / 1000, 'unixepoch') AS INTEGER) < 8 OR CAST(strftime('%H', sent_at / 1000, 'unixepoch') AS INTEGER) >= 16)" | grep -qx 0; echo $?)" \
+   "every one inside the window"
+stop_daemon
+is "$STATUS" 0 "drumbeatd stops cleanly"
+
 # ---- config errors name the JSON path ----
 C=$T/bad
 setup "$C" '"hourly_cap": -1, "warmup": { "since": "January" }'

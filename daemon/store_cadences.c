@@ -114,6 +114,7 @@ struct enroll_req {
      * mailboxes than req->mem holds. */
     char **mailboxes;
     int64_t *loads;             /* active enrollments per mailbox, during enroll_run */
+    bool *paused;               /* per mailbox: paused (store_mailboxes.c), during enroll_run */
     int64_t active;             /* the cadence's active enrollments, during enroll_run */
     struct store_enroll_rules rules;
     json_t *results;            /* [{lead_id, enrollment_id | refused}] */
@@ -129,6 +130,7 @@ static void enroll_cleanup(struct store_req *req)
         free(m->mailboxes[i]);
     free(m->mailboxes);
     free(m->loads);
+    free(m->paused);
     json_decref(m->results);
     free(m);                     /* the private block itself, as the default cleanup would */
 }
@@ -226,20 +228,44 @@ static int count_loads(struct store *st, struct enroll_req *m)
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
     sqlite3_reset(s);
+    for (size_t i = 0; rc == 0 && m->mailboxes[i] != NULL; i++)
+        m->paused[i] = count1(st, "SELECT count(*) FROM mailbox_pauses WHERE mailbox = ?2"
+                              " AND ?1 = ?1 AND ?3 = ?3", 0, m->mailboxes[i], 0) > 0;
     return rc;
 }
 
 /* The least loaded mailbox of the rotation (ties: rotation order), or NULL
- * when the cadence names none; *index is its place in m->mailboxes. */
+ * when the cadence names none; *index is its place in m->mailboxes. A
+ * paused mailbox keeps the leads it has but gets new ones only when every
+ * mailbox of the rotation is paused. */
 static const char *pick_mailbox(struct enroll_req *m, size_t *index)
 {
     const char *best = NULL;
     for (size_t i = 0; m->mailboxes[i] != NULL; i++)
-        if (best == NULL || m->loads[i] < m->loads[*index]) {
+        if (best == NULL || (m->paused[*index] && !m->paused[i]) ||
+            (m->paused[*index] == m->paused[i] && m->loads[i] < m->loads[*index])) {
             best = m->mailboxes[i];
             *index = i;
         }
     return best;
+}
+
+/* Whether the cadence is paused (drumbeat cadence pause), and until when
+ * (0: until resumed). */
+static int cadence_paused(struct store *st, const char *cadence, int64_t now, bool *paused,
+                          int64_t *until)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "SELECT coalesce(until, 0) FROM cadence_pauses"
+                        " WHERE cadence = ?1 AND (until IS NULL OR until > ?2)", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, cadence);
+    sqlite3_bind_int64(s, 2, now);
+    *paused = sqlite3_step(s) == SQLITE_ROW;
+    *until = *paused ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return 0;
 }
 
 static int enroll_run(struct store *st, struct store_req *req)
@@ -249,8 +275,11 @@ static int enroll_run(struct store *st, struct store_req *req)
     int64_t enrolled = 0, started_today = 0;
     int rc;
 
+    bool paused = false;
+    int64_t paused_until = 0;
     json_array_clear(m->results);
-    if ((rc = count_loads(st, m)) < 0)
+    if ((rc = count_loads(st, m)) < 0 ||
+        (rc = cadence_paused(st, m->cadence, req->now, &paused, &paused_until)) < 0)
         return rc;
     if (m->rules.new_per_day > 0)
         started_today = count1(st, "SELECT count(*) FROM enrollments WHERE cadence = ?2 AND"
@@ -270,9 +299,13 @@ static int enroll_run(struct store *st, struct store_req *req)
         started_today++;
         size_t picked = 0;
         const char *mailbox = pick_mailbox(m, &picked);
+        /* Enrolled into a paused cadence: paused with it, so nothing is
+         * lost and nothing starts before the cadence resumes. */
         rc = store_stmt(&st->wr, "INSERT INTO enrollments (lead_id, cadence_id, cadence, state,"
-                        " step, mailbox, started_at, due_at, step_started_at)"
-                        " VALUES (?1, ?2, ?3, 'active', 0, ?4, ?5, ?6, ?5)", &s);
+                        " step, mailbox, started_at, due_at, step_started_at, reason,"
+                        " paused_until) VALUES (?1, ?2, ?3, CASE WHEN ?7 THEN 'paused'"
+                        " ELSE 'active' END, 0, ?4, ?5, ?6, ?5, CASE WHEN ?7 THEN"
+                        " 'cadence_paused' END, CASE WHEN ?7 AND ?8 > 0 THEN ?8 END)", &s);
         if (rc < 0)
             return rc;
         sqlite3_bind_int64(s, 1, m->leads[i]);
@@ -281,6 +314,8 @@ static int enroll_run(struct store *st, struct store_req *req)
         store_bind_text(s, 4, mailbox);
         sqlite3_bind_int64(s, 5, req->now);
         sqlite3_bind_int64(s, 6, due);
+        sqlite3_bind_int(s, 7, paused);
+        sqlite3_bind_int64(s, 8, paused_until);
         if ((rc = store_stmt_done(&st->wr, s)) < 0)
             return rc;
         int64_t id = sqlite3_last_insert_rowid(st->wr.db);
@@ -288,15 +323,15 @@ static int enroll_run(struct store *st, struct store_req *req)
         if (mailbox != NULL)
             m->loads[picked]++;
         rc = store_event_insert_json(st, req, m->leads[i], 0, "enrolled",
-                                     json_pack("{s:I, s:s, s:s?, s:b}", "enrollment_id",
+                                     json_pack("{s:I, s:s, s:s?, s:b, s:b}", "enrollment_id",
                                                (json_int_t)id, "cadence", m->cadence,
                                                "mailbox", mailbox, "throttled",
-                                               due > req->now));
+                                               due > req->now, "paused", paused));
         if (rc < 0)
             return rc;
-        json_array_append_new(m->results, json_pack("{s:I, s:I, s:s?}", "lead_id",
+        json_array_append_new(m->results, json_pack("{s:I, s:I, s:s?, s:s}", "lead_id",
                               (json_int_t)m->leads[i], "enrollment_id", (json_int_t)id,
-                              "mailbox", mailbox));
+                              "mailbox", mailbox, "state", paused ? "paused" : "active"));
         enrolled++;
     }
     req->id = enrolled;
@@ -332,8 +367,10 @@ int store_enroll(struct store *st, int64_t cadence_id, const char *cadence,
     m->leads = malloc(n * sizeof(*m->leads));
     m->mailboxes = calloc(nm + 1, sizeof(*m->mailboxes));
     m->loads = calloc(nm + 1, sizeof(*m->loads));
+    m->paused = calloc(nm + 1, sizeof(*m->paused));
     m->results = json_array();
-    if (m->leads == NULL || m->mailboxes == NULL || m->loads == NULL || m->results == NULL) {
+    if (m->leads == NULL || m->mailboxes == NULL || m->loads == NULL || m->paused == NULL ||
+        m->results == NULL) {
         store_req_free(req);
         return -ENOMEM;
     }

@@ -180,6 +180,16 @@ static int cadence_run(struct store *st, struct store_req *req)
     if (rc < 0)
         return rc;
     req->id = changed;
+    /* The cadence itself is paused too: leads enrolled meanwhile start
+     * paused with it (store_cadences.c) and resume with the others. */
+    rc = m->pause
+        ? run4(st, "INSERT INTO cadence_pauses (cadence, until, at) VALUES (?2, ?4, ?3)"
+               " ON CONFLICT (cadence) DO UPDATE SET until = excluded.until, at = excluded.at",
+               0, m->cadence, req->now, m->until, NULL)
+        : run4(st, "DELETE FROM cadence_pauses WHERE cadence = ?2", 0, m->cadence, req->now, 0,
+               NULL);
+    if (rc < 0)
+        return rc;
     return store_event_insert_json(st, req, 0, 0, m->pause ? "cadence_paused" : "cadence_resumed",
                                    json_pack("{s:s, s:i, s:o}", "cadence", m->cadence,
                                              "enrollments", changed, "until",
@@ -236,6 +246,10 @@ static int resume_due_run(struct store *st, struct store_req *req)
        : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
     sqlite3_reset(s);
     req->id = 0;
+    /* A cadence paused --until is no longer paused once that passed. */
+    if (rc == 0)
+        rc = run4(st, "DELETE FROM cadence_pauses WHERE until IS NOT NULL AND until <= ?3", 0,
+                  NULL, m->until, 0, NULL);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = run4(st, "UPDATE enrollments SET state = 'active', paused_until = NULL,"
                   " reason = NULL WHERE id = ?1 AND state = 'paused'", ids[i], NULL, req->now, 0, NULL);

@@ -13,10 +13,13 @@ static const char enroll_usage[] =
     "                       [-c FILE] [--url URL] [--token-file F] [--json]\n"
     "Starts leads on a cadence (its current version; they stay on that version when the\n"
     "file changes). Each lead is enrolled, from the least loaded of the cadence's\n"
-    "mailboxes, or refused with the reason: suppressed, unsubscribed, bounced,\n"
+    "mailboxes that are not paused (drumbeat mailbox pause), or refused with the\n"
+    "reason: suppressed, unsubscribed, bounced,\n"
     "no_lawful_basis, no_source, already_enrolled, cooldown, company_cap,\n"
     "customer_domain, cadence_max_active. A cadence that fails its launch check\n"
     "(drumbeat cadence check) takes no leads: its problems are printed, exit 2.\n"
+    "Leads enrolled into a paused cadence (drumbeat cadence pause) start paused and\n"
+    "resume with it.\n"
     "Exit status: 0 (even when some were refused), 1 failed, 2 rejected, 64 usage.\n";
 
 static const char list_usage[] =
@@ -92,10 +95,13 @@ int cli_enroll(int argc, char **argv)
                 printf("lead %lld: refused (%s)\n",
                        (long long)json_integer_value(json_object_get(r, "lead_id")), why);
             else
-                printf("lead %lld: enrolled as %lld, from mailbox %s\n",
+                printf("lead %lld: enrolled as %lld, from mailbox %s%s\n",
                        (long long)json_integer_value(json_object_get(r, "lead_id")),
                        (long long)json_integer_value(json_object_get(r, "enrollment_id")),
-                       json_string_value(json_object_get(r, "mailbox")));
+                       json_string_value(json_object_get(r, "mailbox")),
+                       json_is_string(json_object_get(r, "state")) &&
+                       strcmp(json_string_value(json_object_get(r, "state")), "paused") == 0
+                           ? " (paused with the cadence)" : "");
         }
         printf("%lld enrolled\n", (long long)json_integer_value(json_object_get(reply, "enrolled")));
     }

@@ -81,13 +81,20 @@ ok "$([ $? -eq 2 ]; echo $?)" "pausing it again is refused (exit 2)"
 like "$out" 'already paused' "and says so"
 
 # ---- paused by hand; the pause outlives a restart; resume sends ----
+# Leads enrolled into a paused cadence start paused with it.
+cli cadence pause duo >/dev/null 2>&1
+leads a 4
+out=$(cli enroll --cadence duo --lead a1@lead.example --lead a2@lead.example --lead a3@lead.example --lead a4@lead.example 2>&1)
+like "$out" 'enrolled as [0-9]+, from mailbox cy \(paused with the cadence\)' \
+   "enrolling into a paused cadence: the leads start paused with it"
+is "$(q "SELECT group_concat(mailbox || '=' || n) FROM (SELECT mailbox, count(*) n FROM enrollments WHERE mailbox IN ('ada', 'cy') AND state = 'paused' AND reason = 'cadence_paused' GROUP BY mailbox ORDER BY mailbox)")" \
+   "ada=2,cy=2" "two paused enrollments on each mailbox"
+advance 1m
+is "$(outbox)" 0 "nothing goes while the cadence is paused"
 out=$(cli mailbox pause cy --note "new domain, warming up" 2>&1)
 ok $? "drumbeat mailbox pause exits 0"
 like "$out" 'mailbox cy: paused' "and reports it"
-leads a 4
-cli enroll --cadence duo --lead a1@lead.example --lead a2@lead.example --lead a3@lead.example --lead a4@lead.example >/dev/null 2>&1
-is "$(q "SELECT group_concat(mailbox || '=' || n) FROM (SELECT mailbox, count(*) n FROM enrollments WHERE mailbox IN ('ada', 'cy') GROUP BY mailbox ORDER BY mailbox)")" \
-   "ada=2,cy=2" "the rotation still gives the paused mailbox its share: a pause is temporary"
+cli cadence resume duo >/dev/null 2>&1
 advance 1m
 is "$(outbox)" 2 "ada's two intros went"
 is "$(q "SELECT count(*) FROM touches WHERE mailbox = 'cy' AND state = 'deferred' AND reason = 'mailbox_paused'")" 2 \
@@ -99,10 +106,14 @@ like "$(cli mailbox list 2>&1)" 'cy +paused .*paused \(manual\) by Admin .*new d
    "after a restart cy is still paused, with who and why"
 advance 1m
 is "$(outbox)" 2 "still nothing from cy"
+leads n 1
+out=$(cli enroll --cadence duo --lead n1@lead.example 2>&1)
+like "$out" 'from mailbox ada$' "a new lead goes to the mailbox that is not paused"
+is "$(outbox)" 3 "and its intro goes"
 out=$(cli mailbox resume cy 2>&1)
 like "$out" 'mailbox cy: active; 2 waiting touches scheduled again' "drumbeat mailbox resume releases them"
 advance 1m
-is "$(outbox)" 4 "cy's intros went after the resume"
+is "$(outbox)" 5 "cy's intros went after the resume"
 is "$(q "SELECT count(*) FROM touches WHERE mailbox = 'cy' AND state = 'sent' AND step = 0")" 2 "both sent from cy"
 out=$(cli mailbox resume cy 2>&1)
 ok "$([ $? -eq 2 ]; echo $?)" "resuming an active mailbox is refused (exit 2)"
@@ -117,8 +128,8 @@ is "$(q "SELECT count(*) FROM enrollments WHERE mailbox = 'cy' AND state = 'acti
 is "$(q "SELECT count(*) FROM events WHERE type = 'mailbox_retired' AND json_extract(data, '$.from') = 'cy' AND json_extract(data, '$.to') = 'ada'")" 2 \
    "two mailbox_retired events, cy to ada"
 advance 25h
-is "$(q "SELECT count(*) FROM touches t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.step = 2 AND e.cadence = 'duo' AND t.mailbox = 'ada' AND t.state = 'sent'")" 4 \
-   "all four follow-ups went from ada"
+is "$(q "SELECT count(*) FROM touches t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.step = 2 AND e.cadence = 'duo' AND t.mailbox = 'ada' AND t.state = 'sent'")" 5 \
+   "all five follow-ups went from ada"
 is "$(q "SELECT count(*) FROM touches WHERE mailbox = 'bea' AND state = 'deferred' AND reason = 'mailbox_paused'")" 3 \
    "the paused mailbox's touches still wait: pausing never moves leads"
 
@@ -126,17 +137,17 @@ is "$(q "SELECT count(*) FROM touches WHERE mailbox = 'bea' AND state = 'deferre
 sed -e 's/"template": "follow-up-2"/"template": "break-up"/' -e 's/"steps": \[/"migrate": "continue-at-same-step",\n  "steps": [/' \
   "$CONF/cadences/duo.json" >"$T/d.json" && mv "$T/d.json" "$CONF/cadences/duo.json"
 kill -HUP "$PID"
-i=0; while [ "$(q "SELECT count(*) FROM events WHERE type = 'enrollment_migrated'")" != 4 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+i=0; while [ "$(q "SELECT count(*) FROM events WHERE type = 'enrollment_migrated'")" != 5 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 is "$(q "SELECT group_concat(DISTINCT c.version) FROM enrollments e JOIN cadences c ON c.id = e.cadence_id WHERE e.cadence = 'duo'")" 3 \
-   "the four running enrollments are on version 3"
-is "$(q "SELECT count(*) FROM events WHERE type = 'enrollment_migrated' AND json_extract(data, '$.how') = 'continue-at-same-step' AND json_extract(data, '$.from_step') = json_extract(data, '$.step')")" 4 \
+   "the five running enrollments are on version 3"
+is "$(q "SELECT count(*) FROM events WHERE type = 'enrollment_migrated' AND json_extract(data, '$.how') = 'continue-at-same-step' AND json_extract(data, '$.from_step') = json_extract(data, '$.step')")" 5 \
    "each keeps its step, with an event"
 advance 25h
-is "$(q "SELECT count(*) FROM touches t JOIN enrollments e ON e.id = t.enrollment_id WHERE e.cadence = 'duo' AND t.step = 4 AND t.state = 'sent'")" 4 \
+is "$(q "SELECT count(*) FROM touches t JOIN enrollments e ON e.id = t.enrollment_id WHERE e.cadence = 'duo' AND t.step = 4 AND t.state = 'sent'")" 5 \
    "the last step went"
 n=$(grep -l "stop writing after this one" "$CONF/outbox/new/"* 2>/dev/null | wc -l)
-is "$n" 4 "from the new version's template (break-up)"
-is "$(q "SELECT count(*) FROM enrollments WHERE cadence = 'duo' AND state = 'completed'")" 4 "and the enrollments completed"
+is "$n" 5 "from the new version's template (break-up)"
+is "$(q "SELECT count(*) FROM enrollments WHERE cadence = 'duo' AND state = 'completed'")" 5 "and the enrollments completed"
 
 stop_daemon
 is "$STATUS" 0 "drumbeatd stops cleanly"

@@ -574,6 +574,18 @@ static void dispatch_run(struct dispatch *dp)
                 if (r.room < limit)
                     limit = (int)r.room;
             }
+            /* The provider's limits bind the channel's account as a whole. */
+            struct dispatch_room pr;
+            if (mailbox[0] != '\0' &&
+                dispatch_provider_room(dp->d->store, cfg, name, now, &pr) == 0) {
+                if (pr.room == 0) {
+                    if (pr.eligible_at > now)
+                        dispatch_hold(dp, name, mailbox, now, &pr);
+                    continue;
+                }
+                if (pr.room < limit)
+                    limit = (int)pr.room;
+            }
             if (full != NULL &&
                 dispatch_hold_throttled(dp, name, mailbox[0] != '\0' ? mailbox : NULL, now,
                                         full) > 0)

@@ -78,6 +78,12 @@ int dispatch_mailbox_room(struct store *st, const struct config_mailbox *mb, int
 struct cadence_set;
 int dispatch_cadence_room(struct store *st, const struct cadence_set *set, int64_t now,
                           char **room_json, json_t **full);
+/* The room a channel's provider limits leave (dispatch_provider.c): the
+ * "limits" the plugin published in its key/value state, counted over the
+ * sends of the channel's mailboxes. room is INT64_MAX when none bind. */
+struct config;
+int dispatch_provider_room(struct store *st, const struct config *cfg, const char *channel,
+                           int64_t now, struct dispatch_room *out);
 /* The daily cap in force at now: daily_cap, or less on the warm-up ramp. */
 int64_t dispatch_daily_cap(const struct config_mailbox *mb, int64_t now);
 

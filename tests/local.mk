@@ -278,3 +278,5 @@ E2E_TESTS += %D%/integration/t_cadence_ops.sh
 # (caps) mailbox daily/hourly caps, spacing, warm-up on the test clock
 E2E_TESTS += %D%/integration/t_caps.sh
 E2E_TESTS += %D%/integration/t_mailboxes.sh
+# (provider limits) channel_smtp limits counted over a channel's mailboxes
+E2E_TESTS += %D%/integration/t_provider_limits.sh

@@ -27,10 +27,12 @@ struct chan_state {
     char *name;
     bool claiming;         /* a claim is queued in the store */
     int in_flight;         /* claimed touches whose outcome is not committed */
+    int sending;           /* claimed touches whose outcome the channel has not given */
 };
 
 struct dispatch_item {
     struct dispatch_batch *batch;   /* borrowed back-pointer */
+    bool reported;                  /* its outcome is known (sending-- done) */
     int64_t touch_id;
     int attempts;
     bool notification;              /* an event notification: retried for days */
@@ -48,6 +50,7 @@ struct dispatch_batch {
     struct chan_state *chan;        /* borrowed from dp->chans */
     size_t n;
     size_t pending;                 /* outcomes not yet committed */
+    uint64_t claim_ns, send_ns;     /* uv_hrtime() at the claim's queueing, at the send */
     struct dispatch_item items[];
 };
 
@@ -127,6 +130,14 @@ static void dispatch_batch_release(struct dispatch_batch *b)
 }
 
 /* The outcome of one item is durable: the item is done. */
+static void item_reported(struct dispatch_item *it)
+{
+    if (!it->reported) {
+        it->reported = true;
+        it->batch->chan->sending--;
+    }
+}
+
 static void on_outcome_committed(int status, int64_t id, void *arg)
 {
     struct dispatch_item *it = arg;
@@ -136,10 +147,22 @@ static void on_outcome_committed(int status, int64_t id, void *arg)
     if (status < 0)
         log_error("touch=%lld msg=\"recording the outcome failed\" error=%s",
                   (long long)it->touch_id, error_name(status));
+    item_reported(it);
     b->chan->in_flight--;
     b->pending--;
-    if (b->pending == 0)
+    if (b->pending == 0) {
+        /* Per batch, for bench/bench_cadence.sh: claim (queue, claim commit,
+         * compose), then send until the last outcome is durable. */
+        uint64_t end = uv_hrtime();
+        if (b->send_ns == 0)
+            b->send_ns = end;         /* nothing was sent (all failed to compose) */
+        log_debug("channel=%s mailbox=%s batch=%zu claim_ms=%.2f send_ms=%.2f total_ms=%.2f "
+                  "msg=\"batch done\"", b->chan->name,
+                  b->items[0].mailbox != NULL ? b->items[0].mailbox : "-", b->n,
+                  (double)(b->send_ns - b->claim_ns) / 1e6, (double)(end - b->send_ns) / 1e6,
+                  (double)(end - b->claim_ns) / 1e6);
         dispatch_batch_release(b);
+    }
     dispatch_maybe_stopped(dp);
     /* A cadence's touch that ended moved its enrollment on: next step. */
     if (status == 0)
@@ -163,6 +186,12 @@ static const char *scope_reason(enum drumbeat_scope scope)
 static void dispatch_record(struct dispatch_item *it, const struct drumbeat_result *res)
 {
     struct dispatch *dp = it->batch->dp;
+    /* Its connection is free: the next batch may be claimed now, its claim
+     * queued behind these outcomes (often one commit for both), rather than
+     * after they are durable. */
+    item_reported(it);
+    if (!dp->stopping)
+        dispatch_kick(dp);       /* a timer: one look after all of them */
     struct store_touch_outcome out = {
         .code = res->code, .enhanced = res->enhanced, .detail = res->detail,
     };
@@ -301,12 +330,14 @@ static int dispatch_item_fill(struct dispatch *dp, struct dispatch_item *it,
 struct claim_ctx {
     struct dispatch *dp;
     char *channel;
+    uint64_t claim_ns;     /* uv_hrtime() when the claim was queued */
 };
 
 static void on_claim_done(int status, const struct store_claimed *touches, size_t n, void *arg)
 {
     struct claim_ctx *ctx = arg;
     struct dispatch *dp = ctx->dp;
+    uint64_t claim_ns = ctx->claim_ns;
     struct chan_state *chan = dispatch_chan(dp, ctx->channel);
     free(ctx->channel);
     free(ctx);
@@ -342,6 +373,7 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
     }
     b->dp = dp;
     b->chan = chan;
+    b->claim_ns = claim_ns;
     dp->stats.claimed += n;
 
     size_t ready = 0;
@@ -351,6 +383,7 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
         it->batch = b;
         b->pending++;
         chan->in_flight++;
+        chan->sending++;
         int rc = dispatch_item_fill(dp, it, &touches[i], &why);
         if (rc < 0) {
             bool cancel = rc == -ECANCELED;
@@ -382,6 +415,7 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
     }
 
     if (ready > 0) {
+        b->send_ns = uv_hrtime();     /* b lives on: ready items are pending */
         int rc = plugins_send(dp->d->plugins, chan->name, msgs, ready, on_plugin_done,
                               (void *const *)args);
         if (rc < 0) {
@@ -417,6 +451,7 @@ static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, const c
         return;
     }
     ctx->dp = dp;
+    ctx->claim_ns = uv_hrtime();
     chan->claiming = true;
     int rc = store_touch_claim_throttled(dp->d->store, chan->name, mailbox, throttle, limit,
                                          clock_now_ms(),
@@ -531,10 +566,17 @@ static void dispatch_run(struct dispatch *dp)
         /* The window holds two batches, so one can be sent while the
          * outcomes of the other are committed. */
         int window = 2 * batch > DISPATCH_WINDOW ? 2 * batch : DISPATCH_WINDOW;
-        int room = window - chan->in_flight;
+        /* The room is what the channel is not sending now: outcomes still
+         * being committed do not hold a connection, so the next batch's
+         * claim can share their commit. Claimed but not yet committed stays
+         * within window + one batch, which bounds what a crash leaves
+         * in_doubt. */
+        int room = window - chan->sending;
+        if (chan->in_flight + room > window + batch)
+            room = window + batch - chan->in_flight;
         /* Claim whole batches only: a trickle of one-touch claims after each
-         * outcome would mean one SMTP session per message. An outcome commit
-         * kicks us again when a batch fits. */
+         * outcome would mean one SMTP session per message. An outcome kicks
+         * us again when a batch fits. */
         if (room < batch && chan->in_flight > 0)
             continue;
         int64_t due;

@@ -22,7 +22,10 @@
 # Usage: bench/bench_cadence.sh [BUILD_DIR]    (default: the current folder)
 #   N=20000 bench/bench_cadence.sh /tmp/build   a quick run while developing
 #   LOG_LEVEL=info ...   the daemon's log level (default warn: the per-touch
-#                        info lines would cost a log write per touch)
+#                        info lines would cost a log write per touch). With
+#                        debug, the dispatcher's own per-batch line (claim
+#                        queued -> send -> last outcome durable) is summed up
+#                        too, its cost including those info lines.
 #   IDLE=30              seconds of idle CPU measurement
 #   KEEP=1               keep the work folder (store, daemon log) for a look
 # The machine's other load shows in every figure: run it on a quiet machine.
@@ -233,6 +236,18 @@ awk '{ a[NR] = $1 } END {
   p = int(NR * 0.95); if (p < 1) p = 1
   printf "per batch of 1000 (%d gaps): min %.1f ms, median %.1f ms, p95 %.1f ms, max %.1f ms   (target < 50 ms)\n",
     NR, a[1], a[int((NR + 1) / 2)], a[p], a[NR] }' "$W/gaps"
+# The dispatcher's own figures (LOG_LEVEL=debug): claim_ms = claim queued to
+# the batch composed, send_ms = sent to the last outcome committed.
+tail -n +"$((lines0 + 1))" "$D/daemon.log" |
+  sed -n 's/.*batch=1000 claim_ms=\([0-9.]*\) send_ms=\([0-9.]*\) total_ms=\([0-9.]*\).*/\1 \2 \3/p' >"$W/dbatches"
+if [ -s "$W/dbatches" ]; then
+  for col in 1 2 3; do
+    awk -v c=$col '{ print $c }' "$W/dbatches" | sort -n | awk -v c=$col '{ a[NR] = $1 } END {
+      split("claim send total", nm, " "); p = int(NR * 0.95); if (p < 1) p = 1
+      printf "dispatcher %-5s ms per batch of 1000 (%d batches): min %.1f, median %.1f, p95 %.1f, max %.1f\n",
+        nm[c], NR, a[1], a[int((NR + 1) / 2)], a[p], a[NR] }'
+  done
+fi
 grep -E 'level=(warn|error)' "$D/daemon.log" | grep -v 'channel_null discards\|test clock' | head -n 5 >&2 || true
 
 echo "memory:  VmRSS $(mb "$(status_kb VmRSS)") MB after the sends, VmHWM (peak) $(mb "$(status_kb VmHWM)") MB   (target: RSS < 64 MB)"

@@ -72,47 +72,69 @@ static int claim_row_cmp(const void *a, const void *b)
     return x->c.touch_id < y->c.touch_id ? -1 : x->c.touch_id > y->c.touch_id;
 }
 
+/* The claim's statements. With a mailbox (every claim of the dispatcher
+ * for a touch that has one), the walk is on touches_claim (migration 6):
+ * (channel, mailbox, step = 0, due_at) over scheduled touches, so it reads
+ * the LIMIT rows it takes in claim order, follow-ups (step = 0 false) before
+ * new first touches, and never sorts the mailbox's whole backlog. The
+ * "(step = 0) IN (0, 1)" term is always true: it lets the planner walk that
+ * index column in order. INDEXED BY because without ANALYZE data SQLite
+ * prefers touches_channel_state_due and sorts. Without a mailbox (touches
+ * that have none), every mailbox of the channel is a candidate, and the
+ * rows are sorted. */
+#define CLAIM_COLUMNS \
+    " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload," \
+    " idempotency_key, attempts, due_at, kind"
+#define CLAIM_SQL(from, mailbox_term) \
+    "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
+    " WHERE id IN (SELECT id FROM touches " from " WHERE state = 'scheduled' AND channel = ?1" \
+    mailbox_term " AND due_at <= ?3" \
+    " AND (not_after IS NULL OR not_after > ?3)" \
+    /* A paused enrollment's touches wait (store_pause.c): a primary-key \
+     * probe per candidate row. */ \
+    " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id" \
+    " AND e.state = 'paused')" \
+    /* A paused mailbox sends nothing, even for a claim queued before \
+     * its pause committed (store_mailboxes.c). */ \
+    " AND NOT EXISTS (SELECT 1 FROM mailbox_pauses p WHERE p.mailbox = touches.mailbox)" \
+    /* When a mailbox cap limits the claim, follow-ups go before new \
+     * first touches (step 0): a started conversation is kept warm. */ \
+    " ORDER BY step = 0, due_at, id LIMIT ?4)" CLAIM_COLUMNS
+#define CLAIM_MAILBOX_SQL \
+    CLAIM_SQL("INDEXED BY touches_claim", " AND mailbox = ?2 AND (step = 0) IN (0, 1)")
+#define CLAIM_ANY_SQL CLAIM_SQL("", " AND ?2 IS NULL")
+
 /* With a per-cadence throttle: the same rows, except that each throttled
  * cadence's first touches (step 0) are numbered in claim order and only as
  * many as it has left are taken. Kept apart so that claims without a
- * throttle stay a plain index walk. */
-#define CLAIM_THROTTLED_SQL \
+ * throttle stay a plain index walk; this one numbers every due touch of the
+ * mailbox (the window function needs them all), read from touches_claim. */
+#define CLAIM_THROTTLED_SQL(from, mailbox_term) \
     "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
     " WHERE id IN (SELECT id FROM (SELECT t.id, t.step, t.due_at, e.cadence AS cad," \
     "  row_number() OVER (PARTITION BY t.step = 0, e.cadence ORDER BY t.due_at, t.id) AS rn" \
-    "  FROM touches t LEFT JOIN enrollments e ON e.id = t.enrollment_id" \
-    "  WHERE t.state = 'scheduled' AND t.channel = ?1 AND (?2 IS NULL OR t.mailbox = ?2)" \
+    "  FROM touches t " from " LEFT JOIN enrollments e ON e.id = t.enrollment_id" \
+    "  WHERE t.state = 'scheduled' AND t.channel = ?1" mailbox_term \
     "  AND t.due_at <= ?3 AND (t.not_after IS NULL OR t.not_after > ?3)" \
     "  AND (e.state IS NULL OR e.state <> 'paused')" \
     "  AND NOT EXISTS (SELECT 1 FROM mailbox_pauses p WHERE p.mailbox = t.mailbox))" \
     " WHERE step <> 0 OR cad IS NULL" \
     "  OR rn <= coalesce((SELECT value FROM json_each(?6) WHERE key = cad), rn)" \
-    " ORDER BY step = 0, due_at, id LIMIT ?4)" \
-    " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload," \
-    " idempotency_key, attempts, due_at, kind"
+    " ORDER BY step = 0, due_at, id LIMIT ?4)" CLAIM_COLUMNS
+#define CLAIM_THROTTLED_MAILBOX_SQL \
+    CLAIM_THROTTLED_SQL("INDEXED BY touches_claim", \
+                        " AND t.mailbox = ?2 AND (t.step = 0) IN (0, 1)")
+#define CLAIM_THROTTLED_ANY_SQL CLAIM_THROTTLED_SQL("", " AND ?2 IS NULL")
 
 static int claim_run(struct store *st, struct store_req *req)
 {
     struct claim_req *c = req->priv;
     sqlite3_stmt *s;
     bool oom = false;
-    int rc = c->throttle != NULL ? store_stmt(&st->wr, CLAIM_THROTTLED_SQL, &s) : store_stmt(&st->wr,
-        "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5"
-        " WHERE id IN (SELECT id FROM touches WHERE state = 'scheduled' AND channel = ?1"
-        " AND (?2 IS NULL OR mailbox = ?2) AND due_at <= ?3"
-        " AND (not_after IS NULL OR not_after > ?3)"
-        /* A paused enrollment's touches wait (store_pause.c): a primary-key
-         * probe per candidate row. */
-        " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id"
-        " AND e.state = 'paused')"
-        /* A paused mailbox sends nothing, even for a claim queued before
-         * its pause committed (store_mailboxes.c). */
-        " AND NOT EXISTS (SELECT 1 FROM mailbox_pauses p WHERE p.mailbox = touches.mailbox)"
-        /* When a mailbox cap limits the claim, follow-ups go before new
-         * first touches (step 0): a started conversation is kept warm. */
-        " ORDER BY step = 0, due_at, id LIMIT ?4)"
-        " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload,"
-        " idempotency_key, attempts, due_at, kind", &s);
+    const char *sql = c->throttle != NULL
+                    ? (c->mailbox != NULL ? CLAIM_THROTTLED_MAILBOX_SQL : CLAIM_THROTTLED_ANY_SQL)
+                    : (c->mailbox != NULL ? CLAIM_MAILBOX_SQL : CLAIM_ANY_SQL);
+    int rc = store_stmt(&st->wr, sql, &s);
     if (rc < 0)
         return rc;
     c->rows = calloc((size_t)c->limit, sizeof(*c->rows));

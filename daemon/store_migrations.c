@@ -247,6 +247,18 @@ static const char *const migration_6[] = {
     /* The per-cadence throttle counts first touches sent in a rolling 24
      * hours (store_cadence_starts) without a scan. */
     "CREATE INDEX touches_first_sent ON touches(sent_at) WHERE step = 0 AND sent_at IS NOT NULL",
+    /* The sequencer's sweep for scheduled touches whose window closed
+     * (store_touches_missed) and the next close (store_next_event_at) read
+     * the earliest not_after directly instead of sorting every scheduled
+     * touch on each pass. */
+    "CREATE INDEX touches_scheduled_not_after ON touches(not_after)"
+    " WHERE state = 'scheduled' AND not_after IS NOT NULL",
+    /* The claim of one mailbox's batch (store_claim.c), in its order:
+     * follow-ups first (step = 0 is false), then oldest due. The index
+     * walk stops after LIMIT rows instead of sorting every due touch of
+     * the channel. */
+    "CREATE INDEX touches_claim ON touches(channel, mailbox, (step = 0), due_at)"
+    " WHERE state = 'scheduled'",
     NULL,
 };
 

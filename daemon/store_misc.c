@@ -270,9 +270,11 @@ int store_mailbox_held(struct store *st, const char *channel, const char *mailbo
     *n = 0;
     if (channel == NULL || mailbox == NULL)
         return -EINVAL;
-    /* The same rows and order as the claim (store_claim.c). */
-    int rc = store_stmt(&st->rd, "SELECT id, not_after FROM touches WHERE state = 'scheduled'"
-        " AND channel = ?1 AND mailbox = ?2 AND due_at <= ?3"
+    /* The same rows and order as the claim (store_claim.c), on the same
+     * index walk (touches_claim): no sort of the mailbox's backlog. */
+    int rc = store_stmt(&st->rd, "SELECT id, not_after FROM touches INDEXED BY touches_claim"
+        " WHERE state = 'scheduled' AND channel = ?1 AND mailbox = ?2"
+        " AND (step = 0) IN (0, 1) AND due_at <= ?3"
         " AND (not_after IS NULL OR not_after > ?3)"
         " AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.id = touches.enrollment_id"
         " AND e.state = 'paused') ORDER BY step = 0, due_at, id LIMIT ?4", &s);

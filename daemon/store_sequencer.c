@@ -55,8 +55,11 @@ int store_rd_due_ids(struct store *st, const char *sql, int64_t now, int64_t *id
 int store_enrollments_due(struct store *st, int64_t now, int64_t *ids, size_t cap, size_t *n,
                           int64_t *next_at)
 {
-    return store_rd_due_ids(st, "SELECT id, due_at FROM enrollments WHERE state = 'active'"
-                            " AND due_at IS NOT NULL ORDER BY due_at, id LIMIT ?1",
+    /* INDEXED BY: without ANALYZE data SQLite picks enrollments_state and
+     * sorts every active enrollment on each sequencer pass. */
+    return store_rd_due_ids(st, "SELECT id, due_at FROM enrollments INDEXED BY enrollments_due"
+                            " WHERE state = 'active' AND due_at IS NOT NULL"
+                            " ORDER BY due_at, id LIMIT ?1",
                             now, ids, cap, n, next_at);
 }
 
@@ -313,7 +316,10 @@ int store_touches_missed(struct store *st, int64_t now, int64_t *ids, size_t cap
                          int64_t *next_close)
 {
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT id, not_after FROM touches WHERE state = 'scheduled'"
+    /* touches_scheduled_not_after (migration 6) gives them in order; the
+     * planner would otherwise sort every scheduled touch on each pass. */
+    int rc = store_stmt(&st->rd, "SELECT id, not_after FROM touches"
+                        " INDEXED BY touches_scheduled_not_after WHERE state = 'scheduled'"
                         " AND not_after IS NOT NULL ORDER BY not_after LIMIT ?1", &s);
     if (rc < 0)
         return rc;
@@ -383,14 +389,23 @@ int store_touch_defer(struct store *st, int64_t touch_id, int64_t due, int64_t n
 int store_next_event_at(struct store *st, int64_t after, int64_t *at)
 {
     sqlite3_stmt *s;
+    /* Each branch reads the first row of an index walk in order (a min()
+     * over "state IN (...)" or through enrollments_state would visit every
+     * row past ?1: all of the backlog, on each step of the test clock). */
     int rc = store_stmt(&st->rd,
         "SELECT min(t) FROM ("
-        " SELECT min(due_at) AS t FROM enrollments WHERE state = 'active' AND due_at > ?1"
-        " UNION ALL SELECT min(due_at) FROM touches WHERE state IN ('scheduled', 'deferred')"
-        "  AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
-        "  AND reason IS NOT 'mailbox_paused'"
-        " UNION ALL SELECT min(not_after) FROM touches WHERE state = 'scheduled'"
-        "  AND not_after > ?1"
+        " SELECT (SELECT due_at FROM enrollments INDEXED BY enrollments_due"
+        "  WHERE state = 'active' AND due_at IS NOT NULL AND due_at > ?1"
+        "  ORDER BY due_at LIMIT 1) AS t"
+        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_state_due"
+        "  WHERE state = 'scheduled' AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
+        "  AND reason IS NOT 'mailbox_paused' ORDER BY due_at LIMIT 1)"
+        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_state_due"
+        "  WHERE state = 'deferred' AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
+        "  AND reason IS NOT 'mailbox_paused' ORDER BY due_at LIMIT 1)"
+        " UNION ALL SELECT (SELECT not_after FROM touches"
+        "  INDEXED BY touches_scheduled_not_after WHERE state = 'scheduled'"
+        "  AND not_after IS NOT NULL AND not_after > ?1 ORDER BY not_after LIMIT 1)"
         " UNION ALL SELECT min(paused_until) FROM enrollments WHERE state = 'paused'"
         "  AND paused_until > ?1)", &s);
     if (rc < 0)

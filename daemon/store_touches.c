@@ -366,8 +366,11 @@ int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t 
     sqlite3_stmt *s;
     if (channel == NULL || cap == 0)
         return -EINVAL;
-    /* The (channel, state, due_at) index gives the earliest row directly. */
+    /* The (channel, state, due_at) index gives the earliest row directly
+     * (named: the planner must not take touches_claim, whose order is per
+     * mailbox, and sort). */
     int rc = store_stmt(&st->rd, "SELECT due_at, mailbox FROM touches"
+                        " INDEXED BY touches_channel_state_due"
                         " WHERE channel = ?1 AND state = 'scheduled'"
                         " AND (not_after IS NULL OR not_after > ?2)"
                         /* As the claim: a paused enrollment's touch is not

@@ -259,6 +259,36 @@ void window_rules_set_calling(struct window_rules *r, const struct window_hours 
                                         .ranges = { { 8 * 60, 21 * 60 } } };
 }
 
+/* ---- zones: name -> GTimeZone, kept for the life of the process ---- */
+
+static GMutex zone_lock;
+static GHashTable *zone_cache;    /* name (owned) -> GTimeZone (one reference) */
+
+GTimeZone *window_zone_ref(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    g_mutex_lock(&zone_lock);
+    GTimeZone *tz = zone_cache != NULL ? g_hash_table_lookup(zone_cache, name) : NULL;
+    if (tz != NULL) {
+        tz = g_time_zone_ref(tz);
+        g_mutex_unlock(&zone_lock);
+        return tz;
+    }
+    /* Read under the lock: a few zone files once each, rather than two
+     * threads reading the same file. Unknown names are not cached (they
+     * come from outside and are unbounded). */
+    tz = g_time_zone_new_identifier(name);
+    if (tz != NULL) {
+        if (zone_cache == NULL)
+            zone_cache = g_hash_table_new(g_str_hash, g_str_equal);
+        if (g_hash_table_size(zone_cache) < WINDOW_ZONE_CACHE)
+            g_hash_table_insert(zone_cache, g_strdup(name), g_time_zone_ref(tz));
+    }
+    g_mutex_unlock(&zone_lock);
+    return tz;
+}
+
 void window_rules_clear(struct window_rules *r)
 {
     for (int i = 0; i < r->nzones; i++)
@@ -282,7 +312,7 @@ int window_rules_init_zones(struct window_rules *r, const char *const *zones,
             window_rules_clear(r);
             return errbuf_set(err, -EINVAL, "more than %d zones", WINDOW_MAX_ZONES);
         }
-        r->zones[i] = g_time_zone_new_identifier(zones[i]);
+        r->zones[i] = window_zone_ref(zones[i]);
         if (r->zones[i] == NULL) {
             window_rules_clear(r);
             return errbuf_set(err, -EINVAL, "unknown time zone \"%.64s\"", zones[i]);

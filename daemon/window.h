@@ -124,6 +124,15 @@ int window_add_hours(int64_t from_ms, int64_t n, int64_t *out_ms);
 int window_until_weekday(const struct window_rules *r, int64_t from_ms, int weekday, int hh,
                          int mm, int64_t *out_ms);
 
+/* A new reference to the zone named name (an IANA name or what
+ * g_time_zone_new_identifier() takes), or NULL when GLib does not know it.
+ * Zones are cached for the life of the process (at most WINDOW_ZONE_CACHE
+ * names; the cache is never freed): GLib drops its own cache with the last
+ * reference, so building rules per lead would re-read the zone file each
+ * time. Thread-safe. Release with g_time_zone_unref(). */
+#define WINDOW_ZONE_CACHE 1024
+GTimeZone *window_zone_ref(const char *name);
+
 /* Local time helpers (exposed for the scheduler and the tests). */
 /* The UTC instant of a local date and second-of-day in tz (gap: forward to
  * its end; fold: the first). */

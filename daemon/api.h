@@ -21,7 +21,7 @@ int api_register(struct daemon *d);
 int api_status_register(struct daemon *d);
 /* api_touches.c: POST /api/touches, GET /api/touches/:id, GET /api/touches. */
 int api_touches_register(struct daemon *d);
-/* api_leads.c: GET /api/leads/:id, POST /api/leads/:id/stage, POST /api/clock/advance. */
+/* api_leads.c: GET /api/leads/:id, POST /api/leads/:id/stage. */
 int api_leads_register(struct daemon *d);
 
 /* api_imports.c: POST /api/imports (the body is the file, streamed). */
@@ -56,6 +56,10 @@ int api_review_register(struct daemon *d);
 /* api_preview_send.c: POST /api/preview/send (a test send of a step to a
  * person's own address); api_review_register() calls it. */
 int api_preview_send_register(struct daemon *d);
+
+/* api_clock.c: GET /api/clock, POST /api/clock {"set"|"by"} and POST
+ * /api/clock/advance (the test clock; forward only, in order). */
+int api_clock_register(struct daemon *d);
 
 /* api_mailboxes.c: GET /api/mailboxes, POST /api/mailboxes/:name/pause|resume. */
 int api_mailboxes_register(struct daemon *d);

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/api_leads.c: lead and clock endpoints of the API.
+/* daemon/api_leads.c: lead endpoints of the API (the clock is api_clock.c).
  *   GET  /api/leads/:id          the lead, its stage history and its events
  *   POST /api/leads/:id/stage    {"stage": "qualification", "reason": "..."}:
  *                                the one stage transition, owner assigned
  *                                round-robin from the team, actor recorded
- *   POST /api/clock/advance      {"by": "2d"}: moves the test clock (only with
- *                                drumbeatd --test-clock)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,8 +13,6 @@
 
 #include "api.h"
 #include "api_util.h"
-#include "clock.h"
-#include "clock_step.h"
 #include "config.h"
 #include "daemon.h"
 #include "dispatch.h"
@@ -109,54 +105,10 @@ static void on_post_stage(struct http_request *req, void *ctx)
     }
 }
 
-struct clock_call {
-    struct http_request *req;    /* NULL once the listener closed */
-};
-
-static void on_clock_done(int status, void *arg)
-{
-    struct clock_call *c = arg;
-    char now[40];
-    if (c->req != NULL && status < 0)
-        http_reply_error(c->req, 503, "the clock stopped early: %s", error_text(status));
-    else if (c->req != NULL)
-        http_reply_json(c->req, 200, json_pack("{s:s}", "now",
-                                               clock_format_iso(clock_now_ms(), now, sizeof(now))));
-    free(c);
-}
-
-static void on_clock_advance(struct http_request *req, void *ctx)
-{
-    struct daemon *d = ctx;
-    const json_t *body = http_request_json(req);
-    uint64_t ms = 0;
-    char now[40];
-
-    if (!clock_is_test())
-        return http_reply_error(req, 409, "the test clock is off: start drumbeatd with --test-clock");
-    const char *by = json_string_value(json_object_get(body, "by"));
-    if (by == NULL || duration_parse(by, &ms) < 0)
-        return http_reply_error(req, 400, "by: expected a duration like \"90m\", \"2h\" or \"3d\"");
-    (void)now;
-    struct clock_call *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return http_reply_error(req, 503, "out of memory");
-    c->req = req;
-    /* Stops at each due instant on the way, so the run is what real time
-     * would have done, in order; the reply comes at the end. */
-    int rc = clock_step_to(d, clock_now_ms() + (int64_t)ms, on_clock_done, c);
-    if (rc < 0) {
-        free(c);
-        return http_reply_error(req, 500, "cannot move the clock: %s", error_text(rc));
-    }
-    api_hold(req, &c->req);
-}
-
 int api_leads_register(struct daemon *d)
 {
     int rc = 0;
     rc = rc < 0 ? rc : http_route(d->api, "GET", "/api/leads/:id", 0, on_get_lead, d);
     rc = rc < 0 ? rc : http_route(d->api, "POST", "/api/leads/:id/stage", 0, on_post_stage, d);
-    rc = rc < 0 ? rc : http_route(d->api, "POST", "/api/clock/advance", 0, on_clock_advance, d);
     return rc;
 }

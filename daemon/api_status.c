@@ -38,6 +38,7 @@ static int (*const api_areas[])(struct daemon *d) = {
     api_calls_register,
     api_review_register,
     api_enrollments_register,
+    api_clock_register,
     api_mailboxes_register,
 };
 

@@ -93,6 +93,8 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/store_review.c %D%/sequencer_preview.c %D%/api_review.c
 # -- preview send --
 %C%_libcore_la_SOURCES += %D%/api_preview_send.c
+# -- clock/shadow runs (GET/POST /api/clock) --
+%C%_libcore_la_SOURCES += %D%/api_clock.c
 
 sbin_PROGRAMS += %D%/drumbeatd
 %C%_drumbeatd_SOURCES = %D%/main.c
@@ -121,5 +123,8 @@ bin_PROGRAMS += %D%/drumbeat
 %C%_drumbeat_SOURCES += %D%/cli/cli_cadence.c
 # -- review/preview -- drumbeat review, preview
 %C%_drumbeat_SOURCES += %D%/cli/cli_review.c %D%/cli/cli_preview.c
+# -- clock/shadow runs -- drumbeat clock, simulate, outbox
+%C%_drumbeat_SOURCES += %D%/cli/cli_clock.c %D%/cli/shadow.c %D%/cli/shadow_config.c \
+	%D%/cli/shadow.h %D%/cli/cli_simulate.c %D%/cli/cli_outbox.c
 %C%_drumbeat_CFLAGS = $(AM_CFLAGS) $(CORE_DEP_CFLAGS)
 %C%_drumbeat_LDADD = %D%/libcore.la $(CORE_DEP_LIBS)

@@ -277,6 +277,9 @@ E2E_TESTS += %D%/integration/t_cadence_ops.sh
 # -- caps --
 # (caps) mailbox daily/hourly caps, spacing, warm-up on the test clock
 E2E_TESTS += %D%/integration/t_caps.sh
+# -- clock/shadow runs --
+# (clock/shadow) drumbeat clock show/set/advance; simulate; the outbox forecast vs what happens
+E2E_TESTS += %D%/integration/t_clock.sh %D%/integration/t_simulate.sh %D%/integration/t_outbox.sh
 E2E_TESTS += %D%/integration/t_mailboxes.sh
 # (provider limits) channel_smtp limits counted over a channel's mailboxes
 E2E_TESTS += %D%/integration/t_provider_limits.sh

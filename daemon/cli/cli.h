@@ -110,4 +110,11 @@ void cli_print_problems(const json_t *problems);
 int cli_review(int argc, char **argv);
 int cli_preview(int argc, char **argv);
 
+/* The test clock and shadow runs: drumbeat clock show|set|advance
+ * (cli_clock.c), drumbeat simulate (cli_simulate.c), drumbeat outbox
+ * (cli_outbox.c); the last two run a private drumbeatd (shadow.h). */
+int cli_clock(int argc, char **argv);
+int cli_simulate(int argc, char **argv);
+int cli_outbox(int argc, char **argv);
+
 #endif /* DRUMBEAT_CLI_H */

@@ -38,6 +38,9 @@ static const struct cli_command cli_commands[] = {
     { "event", cli_event, "record a reply, bounce, booking... for a lead (exit rules act)" },
     { "preview", cli_preview, "the exact message a cadence's email step would send a lead" },
     { "review", cli_review, "emails waiting for a person: list, show, approve, edit, reject" },
+    { "clock", cli_clock, "the daemon's clock: show; set TIME or advance DURATION (test clock)" },
+    { "simulate", cli_simulate, "when each step would fire for a CSV of leads (sends nothing)" },
+    { "outbox", cli_outbox, "forecast: touches per day per mailbox under the caps, last finish" },
     { NULL, NULL, NULL },
 };
 

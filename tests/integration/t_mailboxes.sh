@@ -12,23 +12,11 @@
 #   version, whose later steps they then follow.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-  echo "1..0 # SKIP needs /usr/bin/python3 with aiosmtpd"
-  [ "${CI:-}" = true ] && exit 1
-  exit 0
-fi
-mkdir -p "$T/smtp"
-cat >"$T/smtp/cfg.json" <<JSON
+start_smtp "$(cat <<JSON
 {"dir": "$T/smtp/out", "enhanced": true,
  "rules": [{"stage": "MAIL", "match": "bea@bad.example", "reply": "550 5.7.1 <bea@bad.example>: Sender address rejected: not owned by user"}]}
 JSON
-"$PY" "$top_srcdir/tests/helpers/smtp_server.py" --config "$T/smtp/cfg.json" >"$T/smtp/port" 2>"$T/smtp/log" &
-SMTP_PID=$!
-i=0
-while [ ! -s "$T/smtp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-SMTP_PORT=$(head -n 1 "$T/smtp/port")
-trap 'kill "$SMTP_PID" 2>/dev/null; cleanup' EXIT
+)"
 
 CONF=$T/c
 mkdir -p "$CONF/cadences"

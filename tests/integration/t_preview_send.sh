@@ -9,21 +9,8 @@
 # enrollment; the lead's enrollment and lead rows are unchanged.
 . "$(dirname "$0")/lib.sh"
 
+start_smtp "{\"dir\": \"$T/smtp/out\"}"
 PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-  echo "1..0 # SKIP needs /usr/bin/python3 with aiosmtpd"
-  [ "${CI:-}" = true ] && exit 1
-  exit 0
-fi
-
-mkdir -p "$T/smtp"
-printf '{"dir": "%s"}\n' "$T/smtp/out" >"$T/smtp/cfg.json"
-"$PY" "$top_srcdir/tests/helpers/smtp_server.py" --config "$T/smtp/cfg.json" >"$T/smtp/port" 2>"$T/smtp/log" &
-SMTP_PID=$!
-i=0
-while [ ! -s "$T/smtp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-SMTP_PORT=$(head -n 1 "$T/smtp/port")
-trap 'kill "$SMTP_PID" 2>/dev/null; cleanup' EXIT
 
 CONF=$T/c
 mkdir -p "$CONF/cadences"

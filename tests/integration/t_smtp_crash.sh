@@ -11,21 +11,8 @@ N=${CRASH_LEADS:-2000}
 KILLS=${CRASH_KILLS:-4}
 WINDOW=150   # two SMTP batches of 50 sending, and one whose outcomes are being committed:
              # the dispatcher's claimed-but-unfinished bound for channel_smtp (dispatch.c)
+start_smtp "{\"dir\": \"$T/smtp/out\"}"
 PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-  echo "1..0 # SKIP needs /usr/bin/python3 with aiosmtpd"
-  [ "${CI:-}" = true ] && exit 1
-  exit 0
-fi
-
-mkdir -p "$T/smtp"
-printf '{"dir": "%s/smtp/out"}\n' "$T" >"$T/smtp/cfg.json"
-"$PY" "$top_srcdir/tests/helpers/smtp_server.py" --config "$T/smtp/cfg.json" >"$T/smtp/port" 2>"$T/smtp/log" &
-SMTP_PID=$!
-i=0
-while [ ! -s "$T/smtp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-SMTP_PORT=$(head -n 1 "$T/smtp/port")
-trap 'kill "$SMTP_PID" 2>/dev/null; cleanup' EXIT
 
 CONF=$T/c
 make_config "$CONF"

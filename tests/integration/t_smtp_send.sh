@@ -4,24 +4,11 @@
 # a 550 5.1.1 recipient ends failed and its address is suppressed.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
-  echo "1..0 # SKIP needs /usr/bin/python3 with aiosmtpd"
-  [ "${CI:-}" = true ] && exit 1
-  exit 0
-fi
-
-mkdir -p "$T/smtp"
-cat >"$T/smtp/cfg.json" <<JSON
+start_smtp "$(cat <<JSON
 {"dir": "$T/smtp/out",
  "rules": [{"stage": "RCPT", "match": "gone@example.net", "reply": "550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown"}]}
 JSON
-"$PY" "$top_srcdir/tests/helpers/smtp_server.py" --config "$T/smtp/cfg.json" >"$T/smtp/port" 2>"$T/smtp/log" &
-SMTP_PID=$!
-i=0
-while [ ! -s "$T/smtp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-SMTP_PORT=$(head -n 1 "$T/smtp/port")
-trap 'kill "$SMTP_PID" 2>/dev/null; cleanup' EXIT
+)"
 
 CONF=$T/c
 # One extra channel, and the mailbox's "channel" switched to it: the same

@@ -9,6 +9,7 @@
  * never pays for one and the WAL stays small.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -179,6 +180,9 @@ static void *writer_main(void *arg)
     struct store *st = arg;
     struct store_writer *w = &st->writer;
     int64_t dirty = 0;              /* commits since the last checkpoint */
+
+    /* So `top -H`, perf and gdb tell it from the loop and the pool. */
+    pthread_setname_np(pthread_self(), "drumbeat-store");
 
     pthread_mutex_lock(&w->mu);
     for (;;) {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/dispatch.c: claim, send, record. The claim is committed by the
+/* daemon/dispatch.c: look, claim, send. The claim is committed by the
  * store before we hand anything to a plugin, so a crash after the claim
  * leaves the touch 'sending', which the next start turns into 'in_doubt'
- * rather than sending it a second time. */
+ * rather than sending it a second time. What the channel answers is
+ * recorded by dispatch_outcome.c; what a limit holds back is deferred by
+ * dispatch_hold.c (the state they share: dispatch_int.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,57 +16,13 @@
 #include "compose.h"
 #include "config.h"
 #include "daemon.h"
-#include "dispatch.h"
+#include "dispatch_int.h"
 #include "sequencer.h"
 #include "dispatch_json.h"
 #include "draft.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "store.h"
-
-/* What the dispatcher knows about one channel between loop iterations. */
-struct chan_state {
-    char *name;
-    bool claiming;         /* a claim is queued in the store */
-    int in_flight;         /* claimed touches whose outcome is not committed */
-    int sending;           /* claimed touches whose outcome the channel has not given */
-};
-
-struct dispatch_item {
-    struct dispatch_batch *batch;   /* borrowed back-pointer */
-    bool reported;                  /* its outcome is known (sending-- done) */
-    int64_t touch_id;
-    int attempts;
-    bool notification;              /* an event notification: retried for days */
-    char *recipient;
-    char *idempotency_key;
-    char *content_type;
-    char *payload;
-    size_t payload_len;
-    char *sender;
-    char *mailbox;                  /* NULL for a touch without one */
-};
-
-struct dispatch_batch {
-    struct dispatch *dp;
-    struct chan_state *chan;        /* borrowed from dp->chans */
-    size_t n;
-    size_t pending;                 /* outcomes not yet committed */
-    uint64_t claim_ns, send_ns;     /* uv_hrtime() at the claim's queueing, at the send */
-    struct dispatch_item items[];
-};
-
-struct dispatch {
-    struct daemon *d;               /* borrowed */
-    uv_timer_t timer;
-    struct chan_state **chans;      /* pointers, so batches may keep one across growth */
-    size_t n_chans;
-    bool stopping;
-    int deferring;                  /* cap deferrals queued in the store */
-    void (*stopped)(void *arg);
-    void *stopped_arg;
-    struct dispatch_stats stats;
-};
 
 static void dispatch_run(struct dispatch *dp);
 static void on_timer(uv_timer_t *timer);
@@ -103,170 +61,13 @@ static size_t dispatch_total_in_flight(const struct dispatch *dp)
     return n + (size_t)dp->deferring;
 }
 
-static void dispatch_maybe_stopped(struct dispatch *dp)
+void dispatch_maybe_stopped(struct dispatch *dp)
 {
     if (dp->stopping && dp->stopped != NULL && dispatch_total_in_flight(dp) == 0) {
         void (*cb)(void *) = dp->stopped;
         dp->stopped = NULL;
         cb(dp->stopped_arg);
     }
-}
-
-static void dispatch_item_clear(struct dispatch_item *it)
-{
-    free(it->recipient);
-    free(it->idempotency_key);
-    free(it->content_type);
-    free(it->payload);
-    free(it->sender);
-    free(it->mailbox);
-}
-
-static void dispatch_batch_release(struct dispatch_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        dispatch_item_clear(&b->items[i]);
-    free(b);
-}
-
-/* The outcome of one item is durable: the item is done. */
-static void item_reported(struct dispatch_item *it)
-{
-    if (!it->reported) {
-        it->reported = true;
-        it->batch->chan->sending--;
-    }
-}
-
-static void on_outcome_committed(int status, int64_t id, void *arg)
-{
-    struct dispatch_item *it = arg;
-    struct dispatch_batch *b = it->batch;
-    struct dispatch *dp = b->dp;
-
-    if (status < 0)
-        log_error("touch=%lld msg=\"recording the outcome failed\" error=%s",
-                  (long long)it->touch_id, error_name(status));
-    item_reported(it);
-    b->chan->in_flight--;
-    b->pending--;
-    if (b->pending == 0) {
-        /* Per batch, for bench/bench_cadence.sh: claim (queue, claim commit,
-         * compose), then send until the last outcome is durable. */
-        uint64_t end = uv_hrtime();
-        if (b->send_ns == 0)
-            b->send_ns = end;         /* nothing was sent (all failed to compose) */
-        log_debug("channel=%s mailbox=%s batch=%zu claim_ms=%.2f send_ms=%.2f total_ms=%.2f "
-                  "msg=\"batch done\"", b->chan->name,
-                  b->items[0].mailbox != NULL ? b->items[0].mailbox : "-", b->n,
-                  (double)(b->send_ns - b->claim_ns) / 1e6, (double)(end - b->send_ns) / 1e6,
-                  (double)(end - b->claim_ns) / 1e6);
-        dispatch_batch_release(b);
-    }
-    dispatch_maybe_stopped(dp);
-    /* A cadence's touch that ended moved its enrollment on: next step. */
-    if (status == 0)
-        sequencer_kick(dp->d->sequencer);
-    if (!dp->stopping)
-        dispatch_kick(dp);
-}
-
-static const char *scope_reason(enum drumbeat_scope scope)
-{
-    switch (scope) {
-    case DRUMBEAT_SCOPE_RECIPIENT:
-        return "recipient_rejected";
-    case DRUMBEAT_SCOPE_MAILBOX:
-        return "mailbox_rejected";
-    default:
-        return "message_rejected";
-    }
-}
-
-static void dispatch_record(struct dispatch_item *it, const struct drumbeat_result *res)
-{
-    struct dispatch *dp = it->batch->dp;
-    /* Its connection is free: the next batch may be claimed now, its claim
-     * queued behind these outcomes (often one commit for both), rather than
-     * after they are durable. */
-    item_reported(it);
-    if (!dp->stopping)
-        dispatch_kick(dp);       /* a timer: one look after all of them */
-    struct store_touch_outcome out = {
-        .code = res->code, .enhanced = res->enhanced, .detail = res->detail,
-    };
-    const char *outcome = "unknown";
-
-    switch (res->outcome) {
-    case DRUMBEAT_DONE:
-        out.state = TOUCH_SENT;
-        outcome = "done";
-        dp->stats.sent++;
-        break;
-    case DRUMBEAT_RETRY:
-        outcome = "retry";
-        if (it->attempts >= (it->notification ? DISPATCH_MAX_ATTEMPTS_NOTIFICATION
-                                              : DISPATCH_MAX_ATTEMPTS)) {
-            out.state = TOUCH_FAILED;
-            out.reason = "retries_exhausted";
-            dp->stats.failed++;
-        } else {
-            out.state = TOUCH_SCHEDULED;
-            out.reason = "retry";
-            out.retry_at = clock_now_ms() + (res->retry_after_ms > 0
-                               ? (int64_t)res->retry_after_ms
-                               : dispatch_backoff_ms(it->attempts));
-            dp->stats.retried++;
-        }
-        break;
-    case DRUMBEAT_FAILED:
-        outcome = "failed";
-        out.state = TOUCH_FAILED;
-        out.reason = scope_reason(res->scope);
-        dp->stats.failed++;
-        break;
-    case DRUMBEAT_IN_DOUBT:
-    default:
-        /* An unknown outcome is treated as in doubt: never guess "not sent". */
-        outcome = "in_doubt";
-        out.state = TOUCH_IN_DOUBT;
-        out.reason = res->outcome == DRUMBEAT_IN_DOUBT ? "channel_in_doubt" : "bad_outcome";
-        dp->stats.in_doubt++;
-        break;
-    }
-    log_info("touch=%lld channel=%s outcome=%s code=%d state=%s%s%s",
-             (long long)it->touch_id, it->batch->chan->name, outcome, res->code,
-             touch_state_format(out.state), out.reason ? " reason=" : "",
-             out.reason ? out.reason : "");
-
-    struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
-    if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_RECIPIENT &&
-        it->recipient != NULL)
-        store_suppress(dp->d->store, "email", it->recipient, "bounced", &sys, NULL, NULL);
-    if (res->outcome == DRUMBEAT_FAILED && res->scope == DRUMBEAT_SCOPE_MAILBOX) {
-        /* One misconfigured relay must not burn through a list: the
-         * mailbox stops until a person resumes it, and keeps its leads. */
-        log_warn("touch=%lld channel=%s mailbox=%s msg=\"the server rejected the mailbox, not "
-                 "the recipient; the mailbox is paused until `drumbeat mailbox resume`\"",
-                 (long long)it->touch_id, it->batch->chan->name,
-                 it->mailbox != NULL ? it->mailbox : "-");
-        if (it->mailbox != NULL)
-            store_mailbox_pause(dp->d->store, it->mailbox, "mailbox_rejected", res->detail,
-                                &sys, NULL, NULL);
-    }
-
-    if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys, on_outcome_committed, it) < 0) {
-        /* The store refused to queue it: the touch stays 'sending' and will be
-         * in_doubt at the next start, which is safe. Account for it now. */
-        log_error("touch=%lld msg=\"could not queue the outcome; it will be in_doubt at restart\"",
-                  (long long)it->touch_id);
-        on_outcome_committed(-EIO, 0, it);
-    }
-}
-
-static void on_plugin_done(void *arg, const struct drumbeat_result *res)
-{
-    dispatch_record(arg, res);
 }
 
 /* Copies a claimed touch, composing drafts into MIME. Returns 0 or a negative
@@ -397,8 +198,8 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
             if (!cancel)
                 dp->stats.failed++;
             if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys,
-                                   on_outcome_committed, it) < 0)
-                on_outcome_committed(-EIO, 0, it);
+                                   dispatch_outcome_committed, it) < 0)
+                dispatch_outcome_committed(-EIO, 0, it);
             continue;
         }
         msgs[ready] = (struct drumbeat_message){
@@ -416,7 +217,7 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
 
     if (ready > 0) {
         b->send_ns = uv_hrtime();     /* b lives on: ready items are pending */
-        int rc = plugins_send(dp->d->plugins, chan->name, msgs, ready, on_plugin_done,
+        int rc = plugins_send(dp->d->plugins, chan->name, msgs, ready, dispatch_on_plugin_done,
                               (void *const *)args);
         if (rc < 0) {
             /* The plugin refused before any side effect, so a later retry is
@@ -431,8 +232,8 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
                 };
                 dp->stats.retried++;
                 if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys,
-                                       on_outcome_committed, it) < 0)
-                    on_outcome_committed(-EIO, 0, it);
+                                       dispatch_outcome_committed, it) < 0)
+                    dispatch_outcome_committed(-EIO, 0, it);
             }
         }
     }
@@ -462,77 +263,6 @@ static void dispatch_claim(struct dispatch *dp, struct chan_state *chan, const c
         free(ctx);
         log_error("channel=%s msg=\"cannot queue a claim\" error=%s", chan->name, error_name(rc));
     }
-}
-
-/* How many touches a mailbox cap holds back per look: the rest are deferred
- * by the next look, which the last of these deferrals kicks. */
-#define DISPATCH_HOLD_MAX 64
-
-static void on_deferred(int status, int64_t id, void *arg)
-{
-    struct dispatch *dp = arg;
-    (void)id;
-    if (status < 0)
-        log_error("msg=\"deferring a capped touch failed\" error=%s", error_name(status));
-    /* The sequencer's sweep releases deferred touches: it must re-arm its
-     * timer for these; and we look again for what is left. */
-    if (--dp->deferring == 0 && !dp->stopping) {
-        sequencer_kick(dp->d->sequencer);
-        dispatch_kick(dp);
-    }
-    dispatch_maybe_stopped(dp);
-}
-
-/* The mailbox has no room: its due touches wait, deferred with the reason
- * until it is eligible again (the sequencer's sweep releases them then), so
- * `drumbeat touches --deferred` says why, and the next look does not find
- * them due again. */
-static void dispatch_hold(struct dispatch *dp, const char *channel, const char *mailbox,
-                          int64_t now, const struct dispatch_room *r)
-{
-    int64_t ids[DISPATCH_HOLD_MAX], not_after[DISPATCH_HOLD_MAX];
-    size_t n = 0;
-    if (store_mailbox_held(dp->d->store, channel, mailbox, now, ids, not_after,
-                           DISPATCH_HOLD_MAX, &n) < 0)
-        return;
-    if (n > 0)
-        log_info("mailbox=%s msg=\"cap reached; due touches wait\" reason=%s touches=%zu%s",
-                 mailbox, r->reason, n, n == DISPATCH_HOLD_MAX ? "+" : "");
-    for (size_t i = 0; i < n; i++) {
-        dp->deferring++;
-        if (store_touch_defer(dp->d->store, ids[i], r->eligible_at, not_after[i], r->reason,
-                              on_deferred, dp) < 0)
-            on_deferred(-EIO, 0, dp);
-    }
-}
-
-/* A cadence whose throttle is spent for now: its due first touches in this
- * mailbox wait, deferred(cadence_throttle), until it has room again.
- * Returns how many deferrals were queued. */
-static size_t dispatch_hold_throttled(struct dispatch *dp, const char *channel,
-                                      const char *mailbox, int64_t now, const json_t *full)
-{
-    int64_t ids[DISPATCH_HOLD_MAX], not_after[DISPATCH_HOLD_MAX];
-    char names[DISPATCH_HOLD_MAX][128];
-    size_t n = 0;
-    char *keys = json_dumps(full, JSON_COMPACT);
-    int rc = keys != NULL ? store_cadence_held(dp->d->store, channel, mailbox, now, keys, ids,
-                                               not_after, names, DISPATCH_HOLD_MAX, &n)
-                          : -ENOMEM;
-    free(keys);
-    if (rc < 0 || n == 0)
-        return 0;
-    log_info("mailbox=%s msg=\"cadence throttle reached; first touches wait\" "
-             "reason=cadence_throttle touches=%zu%s", mailbox != NULL ? mailbox : "-", n,
-             n == DISPATCH_HOLD_MAX ? "+" : "");
-    for (size_t i = 0; i < n; i++) {
-        int64_t until = json_integer_value(json_object_get(full, names[i]));
-        dp->deferring++;
-        if (store_touch_defer(dp->d->store, ids[i], until > now ? until : now + 1000,
-                              not_after[i], "cadence_throttle", on_deferred, dp) < 0)
-            on_deferred(-EIO, 0, dp);
-    }
-    return n;
 }
 
 /* Claims for every channel with room, then arms the timer for the earliest
@@ -601,8 +331,8 @@ static void dispatch_run(struct dispatch *dp)
             if (paused) {
                 /* Touches made for it since it paused wait with the others. */
                 dp->deferring++;
-                if (store_mailbox_hold_paused(dp->d->store, mailbox, on_deferred, dp) < 0)
-                    on_deferred(-EIO, 0, dp);
+                if (store_mailbox_hold_paused(dp->d->store, mailbox, dispatch_on_deferred, dp) < 0)
+                    dispatch_on_deferred(-EIO, 0, dp);
                 continue;
             }
             if (mb != NULL) {

@@ -34,7 +34,8 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/dispatch.c %D%/dispatch.h %D%/lifecycle.c %D%/lifecycle.h %D%/pidfile.c %D%/pidfile.h \
 	%D%/stages.c %D%/stages.h %D%/api_touches.c %D%/api_leads.c %D%/api_util.c %D%/api_util.h
 # -- caps (mailbox caps when claiming) --
-%C%_libcore_la_SOURCES += %D%/dispatch_caps.c %D%/dispatch_provider.c
+%C%_libcore_la_SOURCES += %D%/dispatch_caps.c %D%/dispatch_provider.c %D%/dispatch_int.h \
+	%D%/dispatch_outcome.c %D%/dispatch_hold.c
 # -- templates (Mustache engine: template_*.c, strbuf.c) --
 %C%_libcore_la_SOURCES += %D%/template.h %D%/template_int.h %D%/template_parse.c \
 	%D%/template_render.c %D%/template_partials.c %D%/template_ext.c %D%/strbuf.c %D%/strbuf.h

@@ -11,7 +11,10 @@
  *   POST /api/leads/:id/exit  {"reason": "manual"}: ends the lead's cadences.
  * An event is idempotent by its id (the Calendly invitee's uri, the Cal.com
  * booking's uid): the first delivery answers 201 {"event_id"}, a repeat 200
- * {"duplicate": true, "event_id"} and changes nothing. The event is recorded
+ * {"duplicate": true, "event_id", "enrollments_ended"}: it records nothing
+ * again, but applies the exit again, which ends only what is still running
+ * (recording and exiting are two commits; a crash between them leaves the
+ * sender without an answer, and its retry finishes the job). The event is recorded
  * (with only known, non-personal data keys) and then acted on: the exit
  * rules (exits.h) for all but call_outcome, which logs the call (calls.h).
  * A call outcome is logged before it is recorded, so that "no open call
@@ -61,6 +64,7 @@ struct ev_call {
     struct daemon *d;
     int64_t lead_id, event_id, task_id;
     int exit;                 /* as in event_types */
+    bool duplicate;           /* a repeated delivery of a recorded source id */
     char type[16];
     char *source_id;
     json_t *data;             /* what is recorded */
@@ -97,6 +101,10 @@ static void on_applied(int status, int64_t ended, void *arg)
         /* The event is recorded; what failed is acting on it. */
         http_reply_error(c->req, 500, "event %lld recorded, but the exit failed: %s",
                          (long long)c->event_id, error_text(status));
+    else if (c->duplicate)
+        http_reply_json(c->req, 200, json_pack("{s:b, s:I, s:I}", "duplicate", 1, "event_id",
+                                               (json_int_t)c->event_id, "enrollments_ended",
+                                               (json_int_t)ended));
     else
         http_reply_json(c->req, 201, json_pack("{s:I, s:s, s:I}", "event_id",
                                                (json_int_t)c->event_id, "type", c->type,
@@ -108,6 +116,18 @@ static void on_recorded(int status, int64_t event_id, bool duplicate, void *arg)
 {
     struct ev_call *c = arg;
     c->event_id = event_id;
+    /* A repeated delivery acts again on its exit: recording the event and
+     * applying the exit are two commits, and a sender retries when a crash
+     * between them left it without an answer. Exits are idempotent (an
+     * enrollment ends once; the lead moves only when one ended). */
+    c->duplicate = duplicate;
+    if (status == 0 && duplicate && c->exit >= 0) {
+        int rc = exits_apply(c->d, c->lead_id, (enum cadence_exit)c->exit, &c->actor,
+                             on_applied, c);
+        if (rc < 0)
+            on_applied(rc, 0, c);
+        return;
+    }
     if (status < 0 || duplicate) {
         if (c->req == NULL)
             ;
@@ -401,9 +421,15 @@ static void on_event(struct http_request *req, void *ctx)
         return ev_free(c);    /* the parser replied */
     int64_t earlier = 0;
     if (c->source_id != NULL && store_inbound_find(d->store, c->source_id, &earlier) == 0) {
-        ev_free(c);
-        return http_reply_json(req, 200, json_pack("{s:b, s:I}", "duplicate", 1, "event_id",
-                                                   (json_int_t)earlier));
+        if (c->exit < 0) {      /* a call outcome: its task is closed already */
+            ev_free(c);
+            return http_reply_json(req, 200, json_pack("{s:b, s:I}", "duplicate", 1, "event_id",
+                                                       (json_int_t)earlier));
+        }
+        /* Recorded before: act on its exit again (on_recorded says why). */
+        c->req = req;
+        api_hold(req, &c->req);
+        return on_recorded(0, earlier, true, c);
     }
     c->req = req;
     api_hold(req, &c->req);

@@ -114,9 +114,25 @@ is "$(q "SELECT count(*) FROM events WHERE type = 'cadence_exited' AND lead_id =
 # ---- the same id again ----
 before=$(q "SELECT count(*) FROM events")
 r=$(api POST /api/events "{\"id\":\"evt-1\",\"lead\":$ada,\"type\":\"reply\"}")
-is "$r" "200 {\"duplicate\":true,\"event_id\":$ev}" "a repeated id answers 200 duplicate with the first event"
+is "$r" "200 {\"duplicate\":true,\"event_id\":$ev,\"enrollments_ended\":0}" \
+   "a repeated id answers 200 duplicate with the first event"
 is "$(q "SELECT count(*) FROM events")" "$before" "and changes nothing"
 is "$(q "SELECT count(*) FROM stage_history WHERE lead_id = $ada")" 1 "the lead is not moved again"
+
+# A crash between recording an event and acting on it (two commits) leaves
+# the event recorded and the enrollment running; the sender, without an
+# answer, delivers it again: the duplicate acts on it then.
+kat=$(q "INSERT INTO leads (email, domain, created_at, updated_at) VALUES ('kat@crash.example', 'crash.example', 0, 0) RETURNING id")
+e_crash=$(enroll "$kat" "$v_out" outreach)
+t_crash=$(touch_of "$kat" "$e_crash" scheduled)
+ev_crash=$(q "INSERT INTO events (at, lead_id, type, actor_kind, actor, data) VALUES (0, $kat, 'reply', 'person', 'Admin', '{}') RETURNING id")
+q "INSERT INTO inbound_events (source_id, event_id, at) VALUES ('evt-crash', $ev_crash, 0)"
+r=$(api POST /api/events "{\"id\":\"evt-crash\",\"lead\":$kat,\"type\":\"reply\"}")
+is "$r" "200 {\"duplicate\":true,\"event_id\":$ev_crash,\"enrollments_ended\":1}" \
+   "a repeated delivery of an event recorded before a crash ends the enrollment then"
+is "$(q "SELECT state || ',' || reason FROM enrollments WHERE id = $e_crash")" "exited,reply" \
+   "the enrollment exited with reason reply"
+is "$(q "SELECT state FROM touches WHERE id = $t_crash")" "cancelled" "its unsent touch is cancelled"
 
 # ---- a bounce, by email ----
 e=$(enroll "$grace" "$v_out" outreach); t=$(touch_of "$grace" "$e" scheduled)

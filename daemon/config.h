@@ -86,7 +86,7 @@ struct config_import {
     char **role_locals;        /* NULL-terminated: "info", "sales", ... */
     char *lawful_basis;        /* GDPR art. 6 basis recorded per lead, default
                                   "legitimate_interest" */
-    int batch_rows;            /* rows per store transaction, default 500 */
+    int batch_rows;            /* rows per store transaction, default 2000 */
 };
 
 /* "notifications": one subscriber of lead events (config_notifications.c).

@@ -141,7 +141,7 @@ int import_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
     imp->source = opts->source != NULL && opts->source[0] != '\0' ? strdup(opts->source) : NULL;
     imp->basis = strdup(basis);
     imp->format = strdup(fmt == IMPORT_FORMAT_CSV ? "csv" : "jsonl");
-    imp->batch_rows = cfg->import.batch_rows > 0 ? cfg->import.batch_rows : 500;
+    imp->batch_rows = cfg->import.batch_rows > 0 ? cfg->import.batch_rows : 2000;
     imp->flags = (opts->dry_run ? STORE_BATCH_DRY_RUN : 0) | (opts->enrich ? STORE_BATCH_ENRICH : 0);
     imp->started_ms = clock_now_ms();
     imp->in = malloc(IMPORT_CHUNK);

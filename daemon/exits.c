@@ -3,10 +3,11 @@
  * which cadences the lead is active in, keeps those whose rule for this exit
  * is on (bounce, unsubscribe, complaint and a manual exit always are; with
  * no cadences loaded every rule counts as on), and ends them in one store
- * transaction (store_lead_exit). Only after that commit does the rule's
- * stage or owner change run, through the one stage transition, so a lead is
- * never moved for an exit that did not happen; and only when an enrollment
- * really ended, which keeps a repeated event from moving the lead twice.
+ * transaction (store_lead_exit_move) together with the rule's stage or
+ * owner change (the one stage transition), which runs only when an
+ * enrollment really ended: a lead is never moved for an exit that did not
+ * happen, a repeated event never moves it twice, and a crash can never keep
+ * the exit but lose the move.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -64,48 +65,32 @@ static void exit_finish(struct exit_call *c, int status)
     exit_call_free(c);
 }
 
-static void on_moved(int status, int64_t id, void *arg)
+/* The rule's change as a stage transition: its stage (an owner alone keeps
+ * the lead's stage), the owner named by the rule or round-robin from the
+ * stage's role. candidates (64) and reason (48) are the caller's. */
+static int exit_target(struct exit_call *c, struct store_stage_target *t, const char **candidates,
+                       char *reason, json_t **lead)
 {
-    struct exit_call *c = arg;
-    (void)id;
-    /* The exit itself is committed; a failed move is reported in the log
-     * rather than undoing it. */
-    if (status < 0)
-        log_warn("msg=\"exit: stage change failed\" lead=%lld exit=%s error=%s",
-                 (long long)c->lead_id, cadence_exit_format(c->why), error_name(status));
-    exit_finish(c, 0);
-}
-
-/* The rule's change: its stage (an owner alone keeps the lead's stage), the
- * owner named by the rule or round-robin from the stage's role. */
-static int exit_move(struct exit_call *c)
-{
-    const char *candidates[64];
-    char reason[48];
-    json_t *lead = NULL;
     const char *stage = c->stage;
     size_t n = 0;
-
+    *lead = NULL;
     if (stage == NULL) {
-        int rc = store_lead_get(c->d->store, c->lead_id, &lead);
+        int rc = store_lead_get(c->d->store, c->lead_id, lead);
         if (rc < 0)
             return rc;
-        stage = json_string_value(json_object_get(lead, "stage"));
-        if (stage == NULL) {
-            json_decref(lead);
+        stage = json_string_value(json_object_get(*lead, "stage"));
+        if (stage == NULL)
             return -EIO;
-        }
     }
     const char *role = stage_role(stage);
     if (c->owner != NULL)
         candidates[n++] = c->owner;
     else if (c->d->cfg != NULL)
         n = stage_candidates(c->d->cfg, role, candidates, 64);
-    snprintf(reason, sizeof(reason), "exit_%s", cadence_exit_format(c->why));
-    int rc = store_stage_move(c->d->store, c->lead_id, stage, role, candidates, n, &c->actor,
-                              reason, on_moved, c);
-    json_decref(lead);
-    return rc;
+    snprintf(reason, 48, "exit_%s", cadence_exit_format(c->why));
+    *t = (struct store_stage_target){ .stage = stage, .role = role, .reason = reason,
+                                      .candidates = candidates, .n = n };
+    return 0;
 }
 
 static void on_exited(int status, int64_t ended, void *arg)
@@ -116,13 +101,6 @@ static void on_exited(int status, int64_t ended, void *arg)
     c->ended = ended;
     log_info("msg=\"lead exited its cadences\" lead=%lld exit=%s enrollments=%lld",
              (long long)c->lead_id, cadence_exit_format(c->why), (long long)ended);
-    if (ended > 0 && (c->stage != NULL || c->owner != NULL)) {
-        int rc = exit_move(c);
-        if (rc == 0)
-            return;
-        log_warn("msg=\"exit: cannot queue the stage change\" lead=%lld error=%s",
-                 (long long)c->lead_id, error_name(rc));
-    }
     exit_finish(c, 0);
 }
 
@@ -157,8 +135,11 @@ static int pick_cadences(struct exit_call *c, const json_t *active, const char *
 int exits_apply(struct daemon *d, int64_t lead_id, enum cadence_exit why,
                 const struct store_actor *actor, store_done_cb cb, void *arg)
 {
-    json_t *active = NULL;
+    json_t *active = NULL, *lead = NULL;
     const char **names = NULL;
+    const char *candidates[64];
+    char reason[48];
+    struct store_stage_target target, *move = NULL;
     if (d == NULL || d->store == NULL || lead_id <= 0 || (int)why < 0 ||
         why >= CADENCE_EXIT_COUNT)
         return -EINVAL;
@@ -186,17 +167,25 @@ int exits_apply(struct daemon *d, int64_t lead_id, enum cadence_exit why,
     }
     if ((rc = pick_cadences(c, active, names)) < 0)
         goto fail;
-    rc = store_lead_exit(d->store, lead_id, cadence_exit_format(why), names, exit_flags(why),
-                         &c->actor, on_exited, c);
+    if (c->stage != NULL || c->owner != NULL) {
+        rc = exit_target(c, &target, candidates, reason, &lead);
+        if (rc < 0)
+            goto fail;
+        move = &target;
+    }
+    rc = store_lead_exit_move(d->store, lead_id, cadence_exit_format(why), names,
+                              exit_flags(why), move, &c->actor, on_exited, c);
     if (rc < 0)
         goto fail;
     free(names);
     json_decref(active);
+    json_decref(lead);
     return 0;
 
 fail:
     free(names);
     json_decref(active);
+    json_decref(lead);
     exit_call_free(c);
     return rc;
 }

@@ -597,6 +597,20 @@ int store_lead_export(struct store *st, int64_t lead_id, json_t **out);
 int store_lead_exit(struct store *st, int64_t lead_id, const char *why,
                     const char *const *cadences, unsigned flags,
                     const struct store_actor *actor, store_done_cb cb, void *arg);
+/* A stage transition to run with an exit: stage (required), role (NULL:
+ * the stage's name), the owner picked round-robin from candidates (n == 0
+ * keeps the owner), reason for the history. All copied. */
+struct store_stage_target {
+    const char *stage, *role, *reason;
+    const char *const *candidates;
+    size_t n;
+};
+/* store_lead_exit() and, in the same transaction and only when an
+ * enrollment ended, the move (NULL: none), as store_stage_move() does it. */
+int store_lead_exit_move(struct store *st, int64_t lead_id, const char *why,
+                         const char *const *cadences, unsigned flags,
+                         const struct store_stage_target *move,
+                         const struct store_actor *actor, store_done_cb cb, void *arg);
 /* The names of the cadences the lead has an active (or paused: it exits
  * too) enrollment in, oldest enrollment first, as a JSON array of strings
  * (possibly empty). */

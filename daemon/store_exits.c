@@ -6,7 +6,10 @@
  * unsubscribe and suppression marks, all in the writer's transaction, so an
  * exit is either wholly there or not at all. Running it again finds no
  * active enrollment and an existing suppression entry, and changes nothing:
- * exits are idempotent, which lets a sender retry a webhook safely.
+ * exits are idempotent, which lets a sender retry a webhook safely. The
+ * rule's stage or owner change, when one is given, runs in the same
+ * transaction and only if an enrollment ended, so a crash can never keep
+ * the exit and lose the move, and a repeat never moves the lead twice.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +27,12 @@ struct exit_req {
     const char *why;          /* in req->mem */
     const char *cadences;     /* JSON array text of names, in req->mem; NULL = all */
     unsigned flags;
+    /* The move (move_stage NULL: none); strings in req->mem except the
+     * candidates, which point into move_names (owned). */
+    const char *move_stage, *move_role, *move_reason;
+    const char **move_candidates;
+    char *move_names;
+    size_t move_n;
 };
 
 struct ended {
@@ -214,6 +223,12 @@ static int exit_run(struct store *st, struct store_req *req)
         rc = exit_one(st, req, m, &v[i], touch_reason);
     if (rc == 0)
         rc = exit_flags(st, req, m, email);
+    if (rc == 0 && m->move_stage != NULL && req->id > 0) {
+        int64_t ended = req->id;
+        rc = store_wr_stage_move(st, req, m->lead_id, m->move_stage, m->move_role,
+                                 m->move_candidates, m->move_n, m->move_reason);
+        req->id = ended;
+    }
 out:
     for (size_t i = 0; i < n; i++)
         free(v[i].cadence);
@@ -223,10 +238,56 @@ out:
     return rc;
 }
 
+static void exit_req_free(struct store_req *req)
+{
+    struct exit_req *m = req->priv;
+    if (m != NULL) {
+        free(m->move_candidates);
+        free(m->move_names);
+    }
+    free(m);
+    req->priv = NULL;
+}
+
+/* Copies the move's candidates into one owned block. */
+static int copy_move(struct store_req *req, struct exit_req *m,
+                     const struct store_stage_target *move)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < move->n; i++)
+        len += strlen(move->candidates[i]) + 1;
+    m->move_stage = store_req_dup(req, move->stage);
+    m->move_role = store_req_dup(req, move->role);
+    m->move_reason = store_req_dup(req, move->reason);
+    m->move_names = malloc(len + 1);
+    m->move_candidates = calloc(move->n + 1, sizeof(*m->move_candidates));
+    if (req->oom || m->move_names == NULL || m->move_candidates == NULL)
+        return -ENOMEM;
+    char *p = m->move_names;
+    for (size_t i = 0; i < move->n; i++) {
+        size_t l = strlen(move->candidates[i]) + 1;
+        memcpy(p, move->candidates[i], l);
+        m->move_candidates[i] = p;
+        p += l;
+    }
+    m->move_n = move->n;
+    return 0;
+}
+
 int store_lead_exit(struct store *st, int64_t lead_id, const char *why,
                     const char *const *cadences, unsigned flags,
                     const struct store_actor *actor, store_done_cb cb, void *arg)
 {
+    return store_lead_exit_move(st, lead_id, why, cadences, flags, NULL, actor, cb, arg);
+}
+
+int store_lead_exit_move(struct store *st, int64_t lead_id, const char *why,
+                         const char *const *cadences, unsigned flags,
+                         const struct store_stage_target *move,
+                         const struct store_actor *actor, store_done_cb cb, void *arg)
+{
+    if (move != NULL && (move->stage == NULL || (move->n > 0 && move->candidates == NULL)))
+        return -EINVAL;
     if (st == NULL || lead_id <= 0 || why == NULL || *why == '\0' || strlen(why) > 64)
         return -EINVAL;
     char *list = NULL;
@@ -248,11 +309,16 @@ int store_lead_exit(struct store *st, int64_t lead_id, const char *why,
         return -ENOMEM;
     }
     struct exit_req *m = req->priv;
+    req->cleanup = exit_req_free;
     m->lead_id = lead_id;
     m->why = store_req_dup(req, why);
     m->cadences = store_req_dup(req, list);
     m->flags = flags;
     free(list);
+    if (move != NULL && copy_move(req, m, move) < 0) {
+        store_req_free(req);
+        return -ENOMEM;
+    }
     return store_writer_submit(st, req);
 }
 

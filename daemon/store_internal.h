@@ -91,6 +91,13 @@ int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t to
  * callers may pass json_pack() straight in). */
 int store_event_insert_json(struct store *st, struct store_req *req, int64_t lead_id,
                             int64_t touch_id, const char *type, json_t *data);
+/* Writer thread: the one stage transition (store_stages.c) inside another
+ * request's transaction: moves lead_id to stage, the owner for role (NULL:
+ * the stage's name) round-robin from candidates (n == 0 keeps the owner),
+ * with its history row and "stage_changed" event. */
+int store_wr_stage_move(struct store *st, struct store_req *req, int64_t lead_id,
+                        const char *stage, const char *role, const char *const *candidates,
+                        size_t n, const char *reason);
 /* Writer thread: the id of the lead with this (lower-cased) email, or 0. */
 int store_wr_lead_id_by_email(struct store *st, const char *email, int64_t *id);
 

@@ -75,9 +75,8 @@ static int read_text(struct store *st, const char *sql, int64_t id, const char *
     return rc;
 }
 
-static int stage_move_run(struct store *st, struct store_req *req)
+static int stage_move(struct store *st, struct store_req *req, const struct stage_req *m)
 {
-    struct stage_req *m = req->priv;
     const char *role = m->role != NULL ? m->role : m->stage;
     const char *owner = NULL;
     char *from = NULL, *kept_owner = NULL, *text = NULL;
@@ -139,13 +138,32 @@ static int stage_move_run(struct store *st, struct store_req *req)
     }
     rc = store_event_insert(st, req->now, m->lead_id, 0, "stage_changed", &req->actor, text,
                             NULL);
-    req->id = m->lead_id;
 
 out:
     free(text);
     free(from);
     free(kept_owner);
     return rc;
+}
+
+static int stage_move_run(struct store *st, struct store_req *req)
+{
+    struct stage_req *m = req->priv;
+    int rc = stage_move(st, req, m);
+    if (rc == 0)
+        req->id = m->lead_id;
+    return rc;
+}
+
+int store_wr_stage_move(struct store *st, struct store_req *req, int64_t lead_id,
+                        const char *stage, const char *role, const char *const *candidates,
+                        size_t n, const char *reason)
+{
+    struct stage_req m = {
+        .lead_id = lead_id, .stage = stage, .role = role, .reason = reason,
+        .candidates = (const char **)candidates, .n = n,
+    };
+    return stage_move(st, req, &m);
 }
 
 static void stage_req_free(struct store_req *req)

@@ -134,7 +134,7 @@ int main(void)
     json_t *names = NULL;
     bool sup = false;
 
-    tap_plan(56);
+    tap_plan(63);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/exits.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -272,6 +272,38 @@ int main(void)
     tap_ok(!iw.duplicate && iw.event_id > first, "is always new");
     tap_is_str(q_text(path, "SELECT data FROM events WHERE type = 'reply' ORDER BY id LIMIT 1",
                       buf, sizeof(buf)), "{\"reason\":\"test\"}", "the data as given");
+
+    /* ---- an exit with its stage change: one transaction, only if one ended ---- */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "INSERT INTO enrollments (id, lead_id, cadence_id, cadence,"
+             " state, step, started_at, due_at) VALUES (10, %lld, 1, 'alpha', 'active', 0, 0,"
+             " NULL)", (long long)lead2);
+    q_exec(path, sql);
+    const char *const sdrs[] = { "Sam", "Sue" };
+    struct store_stage_target move = { .stage = "qualification", .role = "sdr",
+                                       .reason = "exit_meeting_booked", .candidates = sdrs,
+                                       .n = 2 };
+    tap_is_int(ST_WAIT(&loop, &w, store_lead_exit_move(st, lead2, "meeting_booked", NULL, 0,
+                                                        &move, &bot, st_on_done, &w)), 0,
+               "an exit with a move committed");
+    tap_is_int(w.id, 1, "it ended the enrollment");
+    tap_is_str(q_text(path, "SELECT l.stage || ',' || o.person FROM leads l JOIN lead_owners o"
+                            " ON o.lead_id = l.id AND o.role = 'sdr'"
+                            " WHERE l.email = 'bob@example.com'",
+                      buf, sizeof(buf)), "qualification,Sam",
+               "and moved the lead, with an owner from the candidates");
+    tap_is_str(q_text(path, "SELECT reason || ',' || actor FROM stage_history WHERE lead_id ="
+                            " (SELECT id FROM leads WHERE email = 'bob@example.com')",
+                      buf, sizeof(buf)), "exit_meeting_booked,webhook",
+               "one history row with the reason and the actor");
+    tap_is_int(ST_WAIT(&loop, &w, store_lead_exit_move(st, lead2, "meeting_booked", NULL, 0,
+                                                        &move, &bot, st_on_done, &w)), 0,
+               "the same exit with its move again");
+    tap_is_int(q_int(path, "SELECT count(*) FROM stage_history WHERE lead_id ="
+                           " (SELECT id FROM leads WHERE email = 'bob@example.com')"), 1,
+               "moves nothing: no enrollment ended");
+    tap_is_int(q_int(path, "SELECT next_index FROM role_cursor WHERE role = 'sdr'"), 1,
+               "nor turns the round-robin");
 
     store_close(st);
     while (uv_loop_alive(&loop))

@@ -16,6 +16,7 @@
 #include "cadence_int.h"
 #include "email_addr.h"
 #include "stages.h"
+#include "window.h"
 
 /* Longer than any IANA name; a bound before GLib reads the zone files. */
 #define CADENCE_TZ_MAX 64
@@ -70,7 +71,7 @@ static void load_timezone(struct cadence_ctx *cx, const json_t *root)
 
     if (tz == NULL)
         return;
-    GTimeZone *z = strlen(tz) < CADENCE_TZ_MAX ? g_time_zone_new_identifier(tz) : NULL;
+    GTimeZone *z = strlen(tz) < CADENCE_TZ_MAX ? window_zone_ref(tz) : NULL;
     if (z == NULL) {
         config_describe(json_object_get(root, "timezone"), got, sizeof(got));
         config_ctx_error(&cx->c, "timezone", "expected an IANA time zone such as "

@@ -66,7 +66,7 @@ static void place(struct call_entry *e, const char *tz, int64_t now_ms)
     if (tz != NULL && tz_is_ambiguous(tz, iso2))
         zones = tz_country_zones(iso2);
     for (size_t i = 0; zones != NULL && zones[i] != NULL && *zones[i] != '\0'; i++) {
-        GTimeZone *z = g_time_zone_new_identifier(zones[i]);
+        GTimeZone *z = window_zone_ref(zones[i]);
         long days;
         int weekday;
         int64_t ms;

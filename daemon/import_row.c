@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/import_row.c: normalizes one import row into a store_lead_in (see
  * import_row.h for what is stored where). Time zone names given in a file
- * are checked with GLib's g_time_zone_new_identifier(), which reads the zone
- * file; the answers are cached per import because a list repeats a handful
- * of zones on every row.
+ * are checked with GLib (window_zone_ref(), whose zones stay loaded); the
+ * answers are also cached per import because a list repeats a handful of
+ * zones on every row.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "import_row.h"
 #include "phone.h"
 #include "tz_infer.h"
+#include "window.h"
 
 #define ARENA_BLOCK (64u * 1024)
 #define TZ_CACHE 32
@@ -84,7 +85,7 @@ static bool tz_valid(struct import_row_ctx *cx, const char *name)
     for (unsigned i = 0; i < TZ_CACHE; i++)
         if (cx->tz[i].name[0] != '\0' && strcmp(cx->tz[i].name, name) == 0)
             return cx->tz[i].valid;
-    GTimeZone *z = strlen(name) < TZ_INFER_MAX ? g_time_zone_new_identifier(name) : NULL;
+    GTimeZone *z = strlen(name) < TZ_INFER_MAX ? window_zone_ref(name) : NULL;
     bool valid = z != NULL;
     if (z != NULL)
         g_time_zone_unref(z);

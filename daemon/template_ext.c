@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "template_int.h"
+#include "window.h"
 
 enum tbuiltin template_builtin(const char *name, size_t len)
 {
@@ -43,7 +44,7 @@ bool template_dates(const char *tzname, int64_t now_ms, char today[32], char wee
     int64_t secs = now_ms >= 0 ? now_ms / 1000 : -((-now_ms + 999) / 1000);
     int32_t offset = 0;
     if (tzname != NULL && tzname[0] != '\0') {
-        GTimeZone *tz = g_time_zone_new_identifier(tzname);
+        GTimeZone *tz = window_zone_ref(tzname);
         if (tz != NULL) {
             gint interval = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, secs);
             offset = interval >= 0 ? g_time_zone_get_offset(tz, interval) : 0;

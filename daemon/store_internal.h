@@ -91,6 +91,16 @@ int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t to
  * callers may pass json_pack() straight in). */
 int store_event_insert_json(struct store *st, struct store_req *req, int64_t lead_id,
                             int64_t touch_id, const char *type, json_t *data);
+/* Writer thread: inserts an open task with its "task_created" event
+ * {task_id, kind, owner, priority, step}; touch_id and enrollment_id 0 are
+ * NULL (step is kept only with an enrollment). Strings are borrowed. */
+struct store_wr_task {
+    int64_t lead_id, touch_id, due_at, enrollment_id;
+    const char *kind, *owner, *script, *title;
+    int priority, step;
+};
+int store_wr_task_insert(struct store *st, struct store_req *req, const struct store_wr_task *t,
+                         int64_t *id);
 /* Writer thread: the one stage transition (store_stages.c) inside another
  * request's transaction: moves lead_id to stage, the owner for role (NULL:
  * the stage's name) round-robin from candidates (n == 0 keeps the owner),

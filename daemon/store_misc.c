@@ -24,40 +24,52 @@ static struct store_req *misc_req_new(store_req_run_fn run, const struct store_a
     return store_req_new_priv(run, actor, cb, arg, sizeof(struct misc_req));
 }
 
-/* ---- tasks: a = kind, b = owner, c = script; i1 lead, i2 touch, i3 due ---- */
+/* ---- tasks ---- */
 
-static int task_run(struct store *st, struct store_req *req)
+int store_wr_task_insert(struct store *st, struct store_req *req, const struct store_wr_task *t,
+                         int64_t *id)
 {
-    struct misc_req *m = req->priv;
     sqlite3_stmt *s;
     int rc = store_stmt(&st->wr,
         "INSERT INTO tasks (lead_id, touch_id, kind, owner, priority, due_at, state, script,"
-        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)", &s);
+        " title, enrollment_id, step, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11)", &s);
     if (rc < 0)
         return rc;
-    store_bind_id(s, 1, m->i1);
-    store_bind_id(s, 2, m->i2);
-    store_bind_text(s, 3, m->a);
-    store_bind_text(s, 4, m->b);
-    sqlite3_bind_int(s, 5, m->num);
-    sqlite3_bind_int64(s, 6, m->i3);
-    store_bind_text(s, 7, m->c);
-    sqlite3_bind_int64(s, 8, req->now);
-    rc = store_stmt_done(&st->wr, s);
-    if (rc < 0)
+    store_bind_id(s, 1, t->lead_id);
+    store_bind_id(s, 2, t->touch_id);
+    store_bind_text(s, 3, t->kind);
+    store_bind_text(s, 4, t->owner);
+    sqlite3_bind_int(s, 5, t->priority);
+    sqlite3_bind_int64(s, 6, t->due_at);
+    store_bind_text(s, 7, t->script);
+    store_bind_text(s, 8, t->title);
+    store_bind_id(s, 9, t->enrollment_id);
+    if (t->enrollment_id > 0)
+        sqlite3_bind_int(s, 10, t->step);
+    else
+        sqlite3_bind_null(s, 10);
+    sqlite3_bind_int64(s, 11, req->now);
+    if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
-    req->id = sqlite3_last_insert_rowid(st->wr.db);
+    *id = sqlite3_last_insert_rowid(st->wr.db);
+    return store_event_insert_json(st, req, t->lead_id, t->touch_id, "task_created",
+                                   json_pack("{s:I, s:s, s:s?, s:i, s:o?}", "task_id",
+                                             (json_int_t)*id, "kind", t->kind, "owner",
+                                             t->owner, "priority", t->priority, "step",
+                                             t->enrollment_id > 0 ? json_integer(t->step)
+                                                                  : NULL));
+}
 
-    json_t *data = json_pack("{s:I, s:s, s:s?, s:i}", "task", (json_int_t)req->id,
-                             "kind", m->a, "owner", m->b, "priority", m->num);
-    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (text == NULL)
-        return -ENOMEM;
-    rc = store_event_insert(st, req->now, m->i1, m->i2, "task_created", &req->actor, text,
-                            NULL);
-    free(text);
-    return rc;
+/* a = kind, b = owner, c = script; i1 lead, i2 touch, i3 due */
+static int task_run(struct store *st, struct store_req *req)
+{
+    struct misc_req *m = req->priv;
+    struct store_wr_task t = {
+        .lead_id = m->i1, .touch_id = m->i2, .kind = m->a, .owner = m->b,
+        .priority = m->num, .due_at = m->i3, .script = m->c,
+    };
+    return store_wr_task_insert(st, req, &t, &req->id);
 }
 
 int store_task_create(struct store *st, const struct store_task_in *in,

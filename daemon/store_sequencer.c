@@ -130,30 +130,13 @@ static int insert_touch(struct store *st, struct store_req *req, struct step_req
 
 static int insert_task(struct store *st, struct store_req *req, struct step_req *m)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr,
-        "INSERT INTO tasks (lead_id, kind, owner, priority, due_at, state, script, title,"
-        " enrollment_id, step, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8,"
-        " ?9, ?10)", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, m->w.lead_id);
-    store_bind_text(s, 2, m->task_kind);
-    store_bind_text(s, 3, m->task_owner);
-    sqlite3_bind_int(s, 4, m->w.task_priority);
-    sqlite3_bind_int64(s, 5, m->w.task_due);
-    store_bind_text(s, 6, m->task_script);
-    store_bind_text(s, 7, m->task_title);
-    sqlite3_bind_int64(s, 8, m->w.enrollment_id);
-    sqlite3_bind_int(s, 9, m->w.at_step);
-    sqlite3_bind_int64(s, 10, req->now);
-    if ((rc = store_stmt_done(&st->wr, s)) < 0)
-        return rc;
-    int64_t id = sqlite3_last_insert_rowid(st->wr.db);
-    return store_event_insert_json(st, req, m->w.lead_id, 0, "task_created",
-                                   json_pack("{s:I, s:s, s:s?, s:i}", "task_id", (json_int_t)id,
-                                             "kind", m->task_kind, "owner", m->task_owner,
-                                             "step", m->w.at_step));
+    struct store_wr_task t = {
+        .lead_id = m->w.lead_id, .kind = m->task_kind, .owner = m->task_owner,
+        .priority = m->w.task_priority, .due_at = m->w.task_due, .script = m->task_script,
+        .title = m->task_title, .enrollment_id = m->w.enrollment_id, .step = m->w.at_step,
+    };
+    int64_t id;
+    return store_wr_task_insert(st, req, &t, &id);
 }
 
 static int step_run(struct store *st, struct store_req *req)

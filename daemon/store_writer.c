@@ -6,9 +6,11 @@
  * thread through a uv_async_t, where their completions run in queue order.
  * When no write has come for WRITER_IDLE_MS it runs a PASSIVE checkpoint (and
  * every WRITER_CHECKPOINT_COMMITS commits under constant load), so the loop
- * never pays for one and the WAL stays small.
+ * never pays for one and the WAL stays small, and gives the heap a burst
+ * left free back to the system (malloc_trim).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,10 +205,14 @@ static void *writer_main(void *arg)
                 rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
             if (w->q_head != NULL || w->stopping)
                 continue;
-            /* Idle: checkpoint now, off the loop thread. */
+            /* Idle: checkpoint now, off the loop thread; and hand back to
+             * the system the heap a burst (an import, a large enrollment, a
+             * day's sends) left free: glibc keeps it otherwise, and the
+             * daemon's size would be that of its busiest minute. */
             dirty = 0;
             pthread_mutex_unlock(&w->mu);
             writer_checkpoint(st);
+            malloc_trim(0);
             pthread_mutex_lock(&w->mu);
             continue;
         }

@@ -38,6 +38,13 @@ struct cli_common {
  * value is missing (a message has been printed). */
 int cli_common_opt(struct cli_common *c, int *i, int argc, char **argv);
 
+/* The command line of a "drumbeat CMD [VERB [ARG]] [common options]"
+ * subcommand: common options, -h/--help (usage to stdout), and up to two
+ * words, left NULL when absent. Returns -1 to go on, or the exit code to
+ * return (CLI_OK after --help, CLI_USAGE with usage on stderr). */
+int cli_verb_args(int argc, char **argv, const char *usage, struct cli_common *common,
+                  const char **verb, const char **arg);
+
 /* Performs one API request. method "GET"/"POST"..., path "/api/status",
  * request may be NULL. Returns the HTTP status (>= 100), or a negative errno
  * when the daemon could not be reached (a message has been printed). */

@@ -29,25 +29,9 @@ int cli_clock(int argc, char **argv)
     const char *verb = NULL, *arg = NULL;
     json_t *reply = NULL, *body = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        int used = cli_common_opt(&common, &i, argc, argv);
-        if (used < 0)
-            return CLI_USAGE;
-        if (used > 0)
-            continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(clock_usage, stdout);
-            return CLI_OK;
-        } else if (verb == NULL && argv[i][0] != '-') {
-            verb = argv[i];
-        } else if (arg == NULL && argv[i][0] != '-') {
-            arg = argv[i];
-        } else {
-            fprintf(stderr, "drumbeat: error: unexpected argument %s\n", argv[i]);
-            fputs(clock_usage, stderr);
-            return CLI_USAGE;
-        }
-    }
+    int done = cli_verb_args(argc, argv, clock_usage, &common, &verb, &arg);
+    if (done >= 0)
+        return done;
     if (verb == NULL)
         verb = "show";
     int status;

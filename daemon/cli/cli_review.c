@@ -184,25 +184,9 @@ int cli_review(int argc, char **argv)
     json_t *reply = NULL;
     char path[128];
 
-    for (int i = 1; i < argc; i++) {
-        int used = cli_common_opt(&common, &i, argc, argv);
-        if (used < 0)
-            return CLI_USAGE;
-        if (used > 0)
-            continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return CLI_OK;
-        } else if (verb == NULL && argv[i][0] != '-') {
-            verb = argv[i];
-        } else if (id == NULL && argv[i][0] != '-') {
-            id = argv[i];
-        } else {
-            fprintf(stderr, "drumbeat: error: unexpected argument %s\n", argv[i]);
-            fputs(usage, stderr);
-            return CLI_USAGE;
-        }
-    }
+    int done = cli_verb_args(argc, argv, usage, &common, &verb, &id);
+    if (done >= 0)
+        return done;
     if (verb == NULL || strcmp(verb, "list") == 0) {
         if (id != NULL) {
             fputs(usage, stderr);

@@ -303,3 +303,29 @@ int cli_api_failed(int status, json_t *reply)
     json_decref(reply);
     return status >= 400 && status < 500 ? CLI_INVALID : CLI_FAIL;
 }
+
+int cli_verb_args(int argc, char **argv, const char *usage, struct cli_common *common,
+                  const char **verb, const char **arg)
+{
+    *verb = *arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        int used = cli_common_opt(common, &i, argc, argv);
+        if (used < 0)
+            return CLI_USAGE;
+        if (used > 0)
+            continue;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return CLI_OK;
+        } else if (*verb == NULL && argv[i][0] != '-') {
+            *verb = argv[i];
+        } else if (*arg == NULL && argv[i][0] != '-') {
+            *arg = argv[i];
+        } else {
+            fprintf(stderr, "drumbeat: error: unexpected argument %s\n", argv[i]);
+            fputs(usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    return -1;
+}

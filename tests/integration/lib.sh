@@ -69,6 +69,19 @@ make_config() {
 JSON
 }
 
+# make_cadence_config DIR: make_config with what cadences need: a public URL
+# for the unsubscribe link, the repository's templates with a fresh signing
+# secret, and the sender's company and postal address.
+make_cadence_config() {
+  mkdir -p "$1"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1/unsub.secret"
+  make_config "$1" ',
+  "public_url": "https://links.example.com",
+  "templates": { "dir": "'"$top_srcdir"'/templates", "unsubscribe_secret_file": "unsub.secret",
+                 "list_unsubscribe_mailto": "unsubscribe@example.com" },
+  "company": { "name": "Example Ltd", "postal_address": "1 Example Street, Paris" }'
+}
+
 # start_daemon DIR [ARGS...]: starts drumbeatd on DIR/drumbeat.json; sets PID,
 # API (base URL), PUB (public base URL). Returns 1 if it did not come up.
 start_daemon() {

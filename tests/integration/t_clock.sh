@@ -8,12 +8,7 @@
 CONF=$T/c
 mkdir -p "$CONF/cadences"
 cp "$top_srcdir/tests/fixtures/cadence_e2e/outreach.json" "$CONF/cadences/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CONF/unsub.secret"
-make_config "$CONF" ',
-  "public_url": "https://links.example.com",
-  "templates": { "dir": "'"$top_srcdir"'/templates", "unsubscribe_secret_file": "unsub.secret",
-                 "list_unsubscribe_mailto": "unsubscribe@example.com" },
-  "company": { "name": "Example Ltd", "postal_address": "1 Example Street, Paris" }'
+make_cadence_config "$CONF"
 DB="$CONF/store/drumbeat.db"
 q() { sqlite3 "$DB" "$1"; }
 

@@ -21,12 +21,7 @@ JSON
 CONF=$T/c
 mkdir -p "$CONF/cadences"
 cp "$top_srcdir/tests/fixtures/mailboxes_e2e/"*.json "$CONF/cadences/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CONF/unsub.secret"
-make_config "$CONF" ',
-  "public_url": "https://links.example.com",
-  "templates": { "dir": "'"$top_srcdir"'/templates", "unsubscribe_secret_file": "unsub.secret",
-                 "list_unsubscribe_mailto": "unsubscribe@example.com" },
-  "company": { "name": "Example Ltd", "postal_address": "1 Example Street, Paris" }'
+make_cadence_config "$CONF"
 sed -i "s|\"channels\": \\[|\"channels\": [\n    { \"name\": \"relay\", \"plugin\": \"channel_smtp\", \"options\": { \"host\": \"127.0.0.1\", \"port\": $SMTP_PORT, \"tls\": \"none\" } },|" "$CONF/drumbeat.json"
 sed -i 's|"channel": "outbox" }|"channel": "outbox" },\n    { "name": "cy", "address": "cy@example.com", "channel": "outbox" },\n    { "name": "bea", "address": "bea@bad.example", "channel": "relay" }|' "$CONF/drumbeat.json"
 DB="$CONF/store/drumbeat.db"

@@ -13,12 +13,7 @@
 CONF=$T/c
 mkdir -p "$CONF/cadences"
 cp "$top_srcdir/tests/fixtures/simulate/forecast.json" "$CONF/cadences/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CONF/unsub.secret"
-make_config "$CONF" ',
-  "public_url": "https://links.example.com",
-  "templates": { "dir": "'"$top_srcdir"'/templates", "unsubscribe_secret_file": "unsub.secret",
-                 "list_unsubscribe_mailto": "unsubscribe@example.com" },
-  "company": { "name": "Example Ltd", "postal_address": "1 Example Street, Paris" }'
+make_cadence_config "$CONF"
 # Two mailboxes on the example channel: ada (daily_cap 3) and bea (daily_cap 2).
 python3 - "$CONF/drumbeat.json" <<'PY'
 import json, sys

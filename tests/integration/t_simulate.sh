@@ -10,12 +10,7 @@
 CONF=$T/c
 mkdir -p "$CONF/cadences"
 cp "$top_srcdir/tests/fixtures/simulate/sim.json" "$CONF/cadences/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CONF/unsub.secret"
-make_config "$CONF" ',
-  "public_url": "https://links.example.com",
-  "templates": { "dir": "'"$top_srcdir"'/templates", "unsubscribe_secret_file": "unsub.secret",
-                 "list_unsubscribe_mailto": "unsubscribe@example.com" },
-  "company": { "name": "Example Ltd", "postal_address": "1 Example Street, Paris" }'
+make_cadence_config "$CONF"
 LEADS="$top_srcdir/tests/fixtures/simulate/leads.csv"
 sim() { TMPDIR=$T/tmp "$DRUMBEAT" simulate -c "$CONF/drumbeat.json" --cadence sim --leads "$LEADS" "$@"; }
 mkdir -p "$T/tmp"

@@ -40,7 +40,8 @@ static int migrate_same_step(struct store *st, struct store_req *req, struct rec
      * while it exists. NULL: no counterpart, the enrollment stays. */
     int rc = store_stmt(&st->wr,
         "SELECT e.id, e.lead_id, e.step, o.version,"
-        " coalesce((SELECT CAST(j.key AS INTEGER) FROM cadences n, json_each(n.definition, '$.steps') j"
+        " coalesce((SELECT CAST(j.key AS INTEGER)"
+        "   FROM cadences n, json_each(n.definition, '$.steps') j"
         "   WHERE n.id = ?2 AND json_extract(j.value, '$.name') IS NOT NULL"
         "   AND json_extract(j.value, '$.name') ="
         "       json_extract(o.definition, '$.steps[' || e.step || '].name')),"
@@ -132,7 +133,8 @@ static int migrate_restart(struct store *st, struct store_req *req, struct recon
         " WHERE state IN ('scheduled', 'deferred') AND enrollment_id IN (SELECT e.id FROM"
         " enrollments e JOIN cadences o ON o.id = e.cadence_id WHERE o.name = ?1"
         " AND e.cadence_id <> ?2 AND e.state IN ('active', 'paused'))",
-        "UPDATE tasks SET state = 'cancelled', done_at = ?3 WHERE state = 'open' AND enrollment_id IN"
+        "UPDATE tasks SET state = 'cancelled', done_at = ?3 WHERE state = 'open'"
+        " AND enrollment_id IN"
         " (SELECT e.id FROM enrollments e JOIN cadences o ON o.id = e.cadence_id"
         " WHERE o.name = ?1 AND e.cadence_id <> ?2 AND e.state IN ('active', 'paused'))",
         "UPDATE enrollments SET cadence_id = ?2, step = 0, due_at = ?3, step_started_at = ?3,"
@@ -157,11 +159,10 @@ static int migrate_restart(struct store *st, struct store_req *req, struct recon
 
 /* ---- retired mailboxes ---- */
 
-/* The least loaded active mailbox (ties: rotation order). */
-static int least_loaded(struct store *st, const char **mailboxes, const char **out)
+/* The enrollments (active or paused) on each mailbox of the rotation, counted
+ * once: the hand-over then keeps them up to date as it moves leads. */
+static int count_loads(struct store *st, const char **mailboxes, int64_t *loads)
 {
-    int64_t best_n = INT64_MAX;
-    *out = NULL;
     for (size_t i = 0; mailboxes[i] != NULL; i++) {
         sqlite3_stmt *s;
         int rc = store_stmt(&st->wr, "SELECT count(*) FROM enrollments"
@@ -169,14 +170,57 @@ static int least_loaded(struct store *st, const char **mailboxes, const char **o
         if (rc < 0)
             return rc;
         store_bind_text(s, 1, mailboxes[i]);
-        int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        loads[i] = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
         sqlite3_reset(s);
-        if (n < best_n) {
-            best_n = n;
-            *out = mailboxes[i];
-        }
     }
     return 0;
+}
+
+/* The least loaded mailbox of the rotation (ties: rotation order). */
+static size_t least_loaded(const char **mailboxes, const int64_t *loads)
+{
+    size_t best = 0;
+    for (size_t i = 1; mailboxes[i] != NULL; i++)
+        if (loads[i] < loads[best])
+            best = i;
+    return best;
+}
+
+/* The running enrollments of the cadence on mailbox: (id, lead) pairs,
+ * oldest first, in *out (malloc'd). */
+static int on_mailbox(struct store *st, const char *cadence, const char *mailbox,
+                      int64_t (**out)[2], size_t *n)
+{
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = store_stmt(&st->wr, "SELECT id, lead_id FROM enrollments WHERE mailbox = ?2"
+                        " AND state IN ('active', 'paused')"
+                        " AND cadence_id IN (SELECT id FROM cadences WHERE name = ?1)"
+                        " ORDER BY id", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, cadence);
+    store_bind_text(s, 2, mailbox);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            int64_t (*g)[2] = realloc(*out, cap * sizeof(**out));
+            if (g == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *out = g;
+        }
+        (*out)[*n][0] = sqlite3_column_int64(s, 0);
+        (*out)[*n][1] = sqlite3_column_int64(s, 1);
+        (*n)++;
+    }
+    rc = rc == SQLITE_DONE ? 0 : rc == SQLITE_NOMEM ? -ENOMEM
+       : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    return rc;
 }
 
 static int move_one(struct store *st, struct store_req *req, struct reconcile_req *m,
@@ -212,34 +256,28 @@ static int move_one(struct store *st, struct store_req *req, struct reconcile_re
 
 static int hand_over(struct store *st, struct store_req *req, struct reconcile_req *m)
 {
-    int rc = 0;
+    size_t nm = 0;
+    while (m->mailboxes[nm] != NULL)
+        nm++;
+    if (nm == 0)
+        return -EINVAL;              /* the cadence loader requires a mailbox */
+    int64_t *loads = calloc(nm, sizeof(*loads));
+    if (loads == NULL)
+        return -ENOMEM;
+    int rc = count_loads(st, m->mailboxes, loads);
     for (size_t r = 0; rc == 0 && m->retired[r] != NULL; r++) {
-        for (;;) {
-            sqlite3_stmt *s;
-            if ((rc = store_stmt(&st->wr, "SELECT id, lead_id FROM enrollments"
-                                 " WHERE cadence_id IN (SELECT id FROM cadences WHERE name = ?1) AND mailbox = ?2"
-                                 " AND state IN ('active', 'paused') ORDER BY id LIMIT 1",
-                                 &s)) < 0)
-                return rc;
-            store_bind_text(s, 1, m->cadence);
-            store_bind_text(s, 2, m->retired[r]);
-            int64_t id = 0, lead = 0;
-            if (sqlite3_step(s) == SQLITE_ROW) {
-                id = sqlite3_column_int64(s, 0);
-                lead = sqlite3_column_int64(s, 1);
-            }
-            sqlite3_reset(s);
-            if (id == 0)
-                break;
-            const char *to = NULL;
-            if ((rc = least_loaded(st, m->mailboxes, &to)) < 0)
-                return rc;
-            if (to == NULL)
-                return -EINVAL;      /* the cadence loader requires a mailbox */
-            if ((rc = move_one(st, req, m, id, lead, m->retired[r], to)) < 0)
-                return rc;
+        int64_t (*moving)[2] = NULL;
+        size_t n = 0;
+        rc = on_mailbox(st, m->cadence, m->retired[r], &moving, &n);
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            size_t to = least_loaded(m->mailboxes, loads);
+            rc = move_one(st, req, m, moving[k][0], moving[k][1], m->retired[r],
+                          m->mailboxes[to]);
+            loads[to]++;
         }
+        free(moving);
     }
+    free(loads);
     return rc;
 }
 

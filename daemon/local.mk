@@ -21,7 +21,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer.h \
 	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \
 	%D%/store_claim.c %D%/store_misc.c %D%/store_mailboxes.c %D%/store_cadence_sync.c \
-	%D%/store_throttle.c
+	%D%/store_throttle.c %D%/store_payloads.c
 # -- plugins (plugin_loader*.c, host_api.c, curl_loop.c) --
 %C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_loader_info.c \
 	%D%/plugin_instance.c %D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c \
@@ -69,6 +69,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/holidays.h %D%/ical.c %D%/ical.h %D%/ical_int.h %D%/ical_event.c
 # -- sequencer (cadences at run time: versions, enrollments, steps) --
 %C%_libcore_la_SOURCES += %D%/sequencer.c %D%/sequencer.h %D%/sequencer_int.h \
+	%D%/id_set.c %D%/id_set.h \
 	%D%/sequencer_step.c %D%/sequencer_rules.c %D%/store_cadences.c %D%/store_sequencer.c \
 	%D%/api_cadences.c %D%/clock_step.c %D%/clock_step.h
 # -- enrichment (the waterfall, its config and store side) --

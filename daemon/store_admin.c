@@ -122,8 +122,9 @@ static const char *const forget_sql[] = {
     "DELETE FROM lead_texts WHERE lead_id = ?1",
     /* The score breakdown may quote field values. */
     "DELETE FROM lead_icp WHERE lead_id = ?1",
-    "UPDATE touches SET recipient = NULL, payload = NULL, detail = NULL, updated_at = ?2"
-    " WHERE lead_id = ?1",
+    "DELETE FROM touch_payloads WHERE touch_id IN (SELECT id FROM touches WHERE lead_id = ?1)"
+    " AND ?2 IS NOT NULL",
+    "UPDATE touches SET recipient = NULL, detail = NULL, updated_at = ?2 WHERE lead_id = ?1",
     "UPDATE tasks SET script = NULL, outcome = NULL WHERE lead_id = ?1",
     /* Touches not yet sent never will be. */
     "UPDATE touches SET state = 'cancelled', reason = 'forgotten', updated_at = ?2"
@@ -254,7 +255,8 @@ int store_lead_export(struct store *st, int64_t lead_id, json_t **out)
                  " WHERE lead_id = ?1 ORDER BY id", lead_id, all, "events");
     rc = rc < 0 ? rc : rows_of(st,
                  "SELECT id, enrollment_id, step, kind, channel, mailbox, recipient, content_type,"
-                 " length(payload) AS payload_bytes, state, reason, due_at, attempts, code,"
+                 " (SELECT length(p.payload) FROM touch_payloads p WHERE p.touch_id = touches.id)"
+                 " AS payload_bytes, state, reason, due_at, attempts, code,"
                  " enhanced, detail, created_at, updated_at, sent_at FROM touches"
                  " WHERE lead_id = ?1 ORDER BY id", lead_id, all, "touches");
     rc = rc < 0 ? rc : rows_of(st, "SELECT id, touch_id, kind, owner, priority, due_at, state,"

@@ -79,11 +79,12 @@ static int claim_row_cmp(const void *a, const void *b)
  * new first touches, and never sorts the mailbox's whole backlog. The
  * "(step = 0) IN (0, 1)" term is always true: it lets the planner walk that
  * index column in order. INDEXED BY because without ANALYZE data SQLite
- * prefers touches_channel_state_due and sorts. Without a mailbox (touches
+ * may prefer touches_due and sort. Without a mailbox (touches
  * that have none), every mailbox of the channel is a candidate, and the
  * rows are sorted. */
 #define CLAIM_COLUMNS \
-    " RETURNING id, lead_id, channel, mailbox, recipient, content_type, payload," \
+    " RETURNING id, lead_id, channel, mailbox, recipient, content_type," \
+    " (SELECT p.payload FROM touch_payloads p WHERE p.touch_id = touches.id)," \
     " idempotency_key, attempts, due_at, kind"
 #define CLAIM_SQL(from, mailbox_term) \
     "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \

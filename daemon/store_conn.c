@@ -98,7 +98,8 @@ int store_conn_open(struct store_conn *c, const char *path, bool query_only,
 
     const char *pragmas = query_only
         ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA query_only=1;"
-        : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;";
+        : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;"
+          " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
     rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {

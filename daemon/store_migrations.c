@@ -262,8 +262,29 @@ static const char *const migration_6[] = {
     NULL,
 };
 
+/* 7: the hot touches table without the message bytes. A touch row is
+ * rewritten at every state change (claimed, sent, ...); with the composed
+ * message (2-3 kB) inline, each rewrite copied a whole page and the table
+ * outgrew any cache. The bytes are written once to touch_payloads and read
+ * where they are needed (the claim, review, preview). The claim's "next
+ * due" look gets a partial index over scheduled touches only, so a touch
+ * leaves it once instead of moving inside (channel, state, due_at) at every
+ * state change. */
+static const char *const migration_7[] = {
+    "CREATE TABLE touch_payloads (touch_id INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
+    "INSERT INTO touch_payloads (touch_id, payload)"
+    " SELECT id, payload FROM touches WHERE payload IS NOT NULL",
+    "ALTER TABLE touches DROP COLUMN payload",
+    "CREATE TRIGGER touches_payload_delete AFTER DELETE ON touches BEGIN"
+    " DELETE FROM touch_payloads WHERE touch_id = OLD.id; END",
+    "DROP INDEX touches_channel_state_due",
+    "CREATE INDEX touches_due ON touches(channel, due_at) WHERE state = 'scheduled'",
+    NULL,
+};
+
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
-                                                 migration_4, migration_5, migration_6 };
+                                                 migration_4, migration_5, migration_6,
+                                                 migration_7 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

@@ -210,29 +210,25 @@ static int insert_touch(struct store *st, int64_t at, int64_t lead_id, const cha
                         const char *payload)
 {
     sqlite3_stmt *s;
+    /* The key names the notification, the same on every retry, as for any
+     * touch; it is set in the insert as store_wr_touch_insert does. */
     int rc = store_stmt(&st->wr,
-        "INSERT INTO touches (lead_id, step, kind, channel, content_type, payload, state,"
-        " due_at, created_at, updated_at)"
-        " VALUES (?1, 0, 'notification', ?2, 'application/json', ?3, 'scheduled', ?4, ?4, ?4)",
+        "INSERT INTO touches (id, idempotency_key, lead_id, step, kind, channel, content_type,"
+        " state, due_at, created_at, updated_at)"
+        " SELECT n, ?3 || '.' || n, ?1, 0, 'notification', ?2, 'application/json', 'scheduled',"
+        " ?4, ?4, ?4 FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM touches)",
         &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, lead_id);
     store_bind_text(s, 2, channel);
-    sqlite3_bind_blob64(s, 3, payload, strlen(payload), SQLITE_STATIC);
+    store_bind_text(s, 3, st->store_id);
     sqlite3_bind_int64(s, 4, at);
     rc = store_stmt_done(&st->wr, s);
     if (rc < 0)
         return rc;
-    int64_t id = sqlite3_last_insert_rowid(st->wr.db);
-    /* The key names the notification, the same on every retry, as for any touch. */
-    rc = store_stmt(&st->wr,
-        "UPDATE touches SET idempotency_key = ?2 || '.' || id WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, id);
-    store_bind_text(s, 2, st->store_id);
-    return store_stmt_done(&st->wr, s);
+    return store_wr_payload_put(st, sqlite3_last_insert_rowid(st->wr.db), payload,
+                                strlen(payload));
 }
 
 int store_notify_event(struct store *st, int64_t event_id, int64_t at, int64_t lead_id,

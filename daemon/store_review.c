@@ -43,7 +43,8 @@ int store_review_list(struct store *st, int limit, json_t **out)
         return -ENOMEM;
     int rc = store_stmt(&st->rd,
         "SELECT t.id, t.lead_id, t.enrollment_id, e.cadence, t.step, t.mailbox, t.recipient,"
-        " t.due_at, t.created_at, t.payload FROM touches t"
+        " t.due_at, t.created_at,"
+        " (SELECT p.payload FROM touch_payloads p WHERE p.touch_id = t.id) FROM touches t"
         " LEFT JOIN enrollments e ON e.id = t.enrollment_id"
         " WHERE t.state = 'deferred' AND t.reason = '" REVIEW_REASON "'"
         " ORDER BY t.id LIMIT ?1", &s);
@@ -76,7 +77,8 @@ int store_review_get(struct store *st, int64_t touch_id, json_t **touch, char **
     sqlite3_stmt *s;
     int rc = store_stmt(&st->rd,
         "SELECT t.id, t.lead_id, t.enrollment_id, e.cadence, t.step, t.kind, t.mailbox,"
-        " t.recipient, t.state, t.reason, t.due_at, t.not_after, t.created_at, t.payload"
+        " t.recipient, t.state, t.reason, t.due_at, t.not_after, t.created_at,"
+        " (SELECT p.payload FROM touch_payloads p WHERE p.touch_id = t.id)"
         " FROM touches t LEFT JOIN enrollments e ON e.id = t.enrollment_id"
         " WHERE t.id = ?1", &s);
     if (rc < 0)
@@ -142,8 +144,7 @@ static int approve_run(struct store *st, struct store_req *req)
     if (rc < 0)
         return rc;
     rc = store_stmt(&st->wr, "UPDATE touches SET state = 'scheduled', reason = NULL,"
-                    " due_at = ?2, not_after = ?3, updated_at = ?4,"
-                    " payload = coalesce(?5, payload) WHERE id = ?1", &s);
+                    " due_at = ?2, not_after = ?3, updated_at = ?4 WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, m->touch_id);
@@ -151,9 +152,11 @@ static int approve_run(struct store *st, struct store_req *req)
     if (m->not_after > 0)
         sqlite3_bind_int64(s, 3, m->not_after);
     sqlite3_bind_int64(s, 4, req->now);
-    if (m->payload != NULL)
-        sqlite3_bind_blob64(s, 5, m->payload, m->payload_len, SQLITE_STATIC);
     if ((rc = store_stmt_done(&st->wr, s)) < 0)
+        return rc;
+    /* An approval with an edit keeps the edited message. */
+    if (m->payload != NULL &&
+        (rc = store_wr_payload_put(st, m->touch_id, m->payload, m->payload_len)) < 0)
         return rc;
     req->id = m->touch_id;
     return store_event_insert_json(st, req, lead, m->touch_id, "review_approved",
@@ -168,14 +171,13 @@ static int edit_run(struct store *st, struct store_req *req)
     int rc = review_lead(st, m->touch_id, &lead);
     if (rc < 0)
         return rc;
-    rc = store_stmt(&st->wr, "UPDATE touches SET payload = ?2, updated_at = ?3 WHERE id = ?1",
-                    &s);
+    rc = store_stmt(&st->wr, "UPDATE touches SET updated_at = ?2 WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, m->touch_id);
-    sqlite3_bind_blob64(s, 2, m->payload, m->payload_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, req->now);
-    if ((rc = store_stmt_done(&st->wr, s)) < 0)
+    sqlite3_bind_int64(s, 2, req->now);
+    if ((rc = store_stmt_done(&st->wr, s)) < 0 ||
+        (rc = store_wr_payload_put(st, m->touch_id, m->payload, m->payload_len)) < 0)
         return rc;
     req->id = m->touch_id;
     /* The size only: the message itself is personal data. */

@@ -234,7 +234,8 @@ int store_step_write(struct store *st, const struct store_step_write *w, store_d
 int store_touch_payload(struct store *st, int64_t touch_id, char **payload, int *step)
 {
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT payload, step FROM touches WHERE id = ?1", &s);
+    int rc = store_stmt(&st->rd, "SELECT (SELECT p.payload FROM touch_payloads p"
+                        " WHERE p.touch_id = touches.id), step FROM touches WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, touch_id);

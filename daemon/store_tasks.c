@@ -96,7 +96,8 @@ static int last_emails(struct store *st, int64_t lead_id, json_t **out)
     if (arr == NULL)
         return -ENOMEM;
     int rc = store_stmt(&st->rd,
-        "SELECT id, sent_at, substr(payload, 1, ?2) FROM touches WHERE lead_id = ?1"
+        "SELECT id, sent_at, (SELECT substr(p.payload, 1, ?2) FROM touch_payloads p"
+        " WHERE p.touch_id = touches.id) FROM touches WHERE lead_id = ?1"
         " AND kind = 'email' AND state = 'sent' ORDER BY sent_at DESC, id DESC LIMIT ?3", &s);
     if (rc < 0)
         goto fail;

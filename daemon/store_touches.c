@@ -52,11 +52,16 @@ int store_wr_touch_insert(struct store *st, struct store_req *req, const struct 
                           const char *state, const char *reason, int64_t not_after, int64_t *id)
 {
     sqlite3_stmt *s;
+    /* The key needs the row id, so the id is chosen here as SQLite would
+     * (one past the largest; only this thread writes) and the key is set in
+     * the same insert: a touch never exists without its key, and the unique
+     * key index is written once. */
     int rc = store_stmt(&st->wr,
-        "INSERT INTO touches (lead_id, enrollment_id, step, kind, channel, mailbox,"
-        " recipient, content_type, payload, state, reason, due_at, not_after,"
+        "INSERT INTO touches (id, idempotency_key, lead_id, enrollment_id, step, kind, channel,"
+        " mailbox, recipient, content_type, state, reason, due_at, not_after,"
         " created_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)", &s);
+        " SELECT n, ?9 || '.' || n, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?13, ?14, ?14"
+        " FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM touches)", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, in->lead_id);
@@ -67,8 +72,7 @@ int store_wr_touch_insert(struct store *st, struct store_req *req, const struct 
     store_bind_text(s, 6, in->mailbox);
     store_bind_text(s, 7, in->recipient);
     store_bind_text(s, 8, in->content_type);
-    if (in->payload != NULL)
-        sqlite3_bind_blob64(s, 9, in->payload, in->payload_len, SQLITE_STATIC);
+    store_bind_text(s, 9, st->store_id);
     store_bind_text(s, 10, state);
     store_bind_text(s, 11, reason);
     sqlite3_bind_int64(s, 12, in->due_at);
@@ -78,16 +82,7 @@ int store_wr_touch_insert(struct store *st, struct store_req *req, const struct 
     if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
     *id = sqlite3_last_insert_rowid(st->wr.db);
-
-    /* The key needs the row id, so it is set right after the insert, inside
-     * the same savepoint: a touch never exists without its key. */
-    rc = store_stmt(&st->wr,
-        "UPDATE touches SET idempotency_key = ?2 || '.' || id WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, *id);
-    store_bind_text(s, 2, st->store_id);
-    return store_stmt_done(&st->wr, s);
+    return in->payload != NULL ? store_wr_payload_put(st, *id, in->payload, in->payload_len) : 0;
 }
 
 static int touch_create_run(struct store *st, struct store_req *req)
@@ -295,7 +290,8 @@ int store_touches_recover(struct store *st, int64_t *n)
 /* Every column but the payload, whose size is shown instead. */
 #define TOUCH_COLUMNS \
     "id, lead_id, enrollment_id, step, kind, channel, mailbox, recipient, content_type," \
-    " length(payload) AS payload_bytes, state, reason, due_at, attempts, idempotency_key," \
+    " (SELECT length(p.payload) FROM touch_payloads p WHERE p.touch_id = touches.id)" \
+    " AS payload_bytes, state, reason, due_at, attempts, idempotency_key," \
     " code, enhanced, detail, created_at, updated_at, sent_at"
 
 int store_touch_get(struct store *st, int64_t touch_id, json_t **out)
@@ -366,11 +362,11 @@ int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t 
     sqlite3_stmt *s;
     if (channel == NULL || cap == 0)
         return -EINVAL;
-    /* The (channel, state, due_at) index gives the earliest row directly
-     * (named: the planner must not take touches_claim, whose order is per
-     * mailbox, and sort). */
+    /* touches_due (channel, due_at over scheduled touches) gives the
+     * earliest row directly (named: the planner must not take
+     * touches_claim, whose order is per mailbox, and sort). */
     int rc = store_stmt(&st->rd, "SELECT due_at, mailbox FROM touches"
-                        " INDEXED BY touches_channel_state_due"
+                        " INDEXED BY touches_due"
                         " WHERE channel = ?1 AND state = 'scheduled'"
                         " AND (not_after IS NULL OR not_after > ?2)"
                         /* As the claim: a paused enrollment's touch is not

@@ -8,6 +8,10 @@ check_PROGRAMS += %D%/unit/t_errors
 %C%_unit_t_errors_SOURCES = %D%/unit/t_errors.c
 %C%_unit_t_errors_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_errors_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_id_set
+%C%_unit_t_id_set_SOURCES = %D%/unit/t_id_set.c
+%C%_unit_t_id_set_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_id_set_LDADD = $(TEST_LDADD)
 # -- config tests --
 check_PROGRAMS += %D%/unit/t_config
 %C%_unit_t_config_SOURCES = %D%/unit/t_config.c

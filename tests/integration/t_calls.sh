@@ -49,10 +49,11 @@ t_ann=$(q "INSERT INTO tasks (lead_id, kind, owner, priority, due_at, state, scr
 Ask about the pilot.
 Offer a demo.
 Thank her.', 'First call', 0, $enr, 0) RETURNING id")
-q "INSERT INTO touches (lead_id, kind, channel, content_type, payload, state, due_at, created_at,
+q "INSERT INTO touches (lead_id, kind, channel, content_type, state, due_at, created_at,
    updated_at, sent_at) VALUES ($ann, 'email', 'outbox', 'message/rfc822',
-   CAST('Subject: =?UTF-8?Q?Caf=C3=A9_and_engines?=' || char(13, 10) || char(13, 10) || 'Hello' AS BLOB),
-   'sent', $NOW - 86400000, 0, 0, $NOW - 86400000)"
+   'sent', $NOW - 86400000, 0, 0, $NOW - 86400000);
+   INSERT INTO touch_payloads (touch_id, payload) VALUES (last_insert_rowid(),
+   CAST('Subject: =?UTF-8?Q?Caf=C3=A9_and_engines?=' || char(13, 10) || char(13, 10) || 'Hello' AS BLOB))"
 q "INSERT INTO lead_texts (lead_id, kind, body, at) VALUES ($ann, 'note', 'Met at the fair', 1)"
 
 # ---- the list ----

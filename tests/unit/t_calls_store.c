@@ -105,13 +105,15 @@ static const char *str_at(const json_t *list, size_t i, const char *key)
 static long long add_email(int64_t lead, const char *subject_lines, int64_t sent_at,
                            const char *state)
 {
-    return q_exec("INSERT INTO touches (lead_id, kind, channel, recipient, content_type, payload,"
+    /* The message bytes live in touch_payloads (store migration 7). */
+    return q_exec("INSERT INTO touches (lead_id, kind, channel, recipient, content_type,"
                   " state, due_at, created_at, updated_at, sent_at) VALUES (%lld, 'email',"
-                  " 'outbox', 'x@example.com', 'message/rfc822', CAST('From: Pia"
-                  " <pia@example.com>\r\nTo: x@example.com\r\n%s\r\nMessage-ID: <1@x>\r\n"
-                  "\r\nSubject: not a header\r\n' AS BLOB), '%s', %lld, %lld, %lld, %lld)",
-                  (long long)lead, subject_lines, state, (long long)sent_at,
-                  (long long)sent_at, (long long)sent_at, (long long)sent_at);
+                  " 'outbox', 'x@example.com', 'message/rfc822', '%s', %lld, %lld, %lld, %lld);"
+                  " INSERT INTO touch_payloads (touch_id, payload) VALUES (last_insert_rowid(),"
+                  " CAST('From: Pia <pia@example.com>\r\nTo: x@example.com\r\n%s\r\n"
+                  "Message-ID: <1@x>\r\n\r\nSubject: not a header\r\n' AS BLOB))",
+                  (long long)lead, state, (long long)sent_at, (long long)sent_at,
+                  (long long)sent_at, (long long)sent_at, subject_lines);
 }
 
 int main(void)

@@ -13,7 +13,9 @@
 #include "dispatch.h"
 #include "sequencer_int.h"
 
-#define DUE_BATCH 64
+/* New steps started per look, and the most writes of steps in flight. */
+#define DUE_BATCH 256
+#define MAX_STEPS_IN_FLIGHT 4096
 
 static void pump(struct sequencer *s);
 
@@ -181,23 +183,6 @@ struct seq_version *seq_version_get(struct sequencer *s, int64_t id)
 
 /* ---- running steps ---- */
 
-static bool busy(struct sequencer *s, int64_t id)
-{
-    for (size_t i = 0; i < s->n_busy; i++)
-        if (s->busy[i] == id)
-            return true;
-    return false;
-}
-
-static void busy_remove(struct sequencer *s, int64_t id)
-{
-    for (size_t i = 0; i < s->n_busy; i++)
-        if (s->busy[i] == id) {
-            s->busy[i] = s->busy[--s->n_busy];
-            return;
-        }
-}
-
 struct step_call {
     struct sequencer *s;
     int64_t enrollment;
@@ -207,7 +192,7 @@ static void on_written(int status, int64_t touch, void *arg)
 {
     struct step_call *c = arg;
     struct sequencer *s = c->s;
-    busy_remove(s, c->enrollment);
+    id_set_remove(&s->busy, c->enrollment);
     if (status < 0 && status != -ESTALE)
         log_error("msg=\"cannot record a cadence step\" enrollment=%lld error=%s",
                   (long long)c->enrollment, error_name(status));
@@ -247,16 +232,10 @@ static void run_one(struct sequencer *s, int64_t id, int64_t now)
         free(c);
         goto out;
     }
-    if (s->n_busy == s->cap_busy) {
-        size_t cap = s->cap_busy ? 2 * s->cap_busy : 64;
-        int64_t *n = realloc(s->busy, cap * sizeof(*n));
-        if (n != NULL) {
-            s->busy = n;
-            s->cap_busy = cap;
-        }
-    }
-    if (s->n_busy < s->cap_busy)
-        s->busy[s->n_busy++] = id;
+    /* Without room to remember it, the pump could start it twice: the write
+     * is queued already, so it is remembered or the step fails loudly. */
+    if (id_set_add(&s->busy, id) < 0)
+        log_error("msg=\"out of memory tracking a cadence step\" enrollment=%lld", (long long)id);
 out:
     free(payload);
     json_decref(hold);
@@ -357,6 +336,7 @@ static void on_timer(uv_timer_t *t)
 {
     struct sequencer *s = t->data;
     s->timer_at = 0;
+    s->kicked = false;
     pump(s);
 }
 
@@ -371,7 +351,7 @@ static void arm(struct sequencer *s, int64_t at)
 
 static void pump(struct sequencer *s)
 {
-    int64_t ids[DUE_BATCH], next_at = 0, now = clock_now_ms();
+    int64_t next_at = 0, now = clock_now_ms();
     size_t n = 0;
     if (s->stopping || s->pumping || s->sync_pending > 0)
         return;
@@ -379,25 +359,33 @@ static void pump(struct sequencer *s)
     /* Everything is looked at now; the timer is re-armed for what is left. */
     uv_timer_stop(&s->timer);
     s->timer_at = 0;
+    s->kicked = false;
     int64_t touches_next = touches_due(s, now);
     if (touches_next != 0)
         arm(s, touches_next);
     int64_t resume_at = resume_due(s, now);
     if (resume_at != 0)
         arm(s, resume_at);
-    if (store_enrollments_due(s->d->store, now, ids, DUE_BATCH, &n, &next_at) == 0) {
+    /* The due enrollments whose step is being written come first in the
+     * due order until their write commits: read past them, so a burst (a
+     * batch of outcomes) starts DUE_BATCH new steps per look, not none. */
+    size_t cap = DUE_BATCH + (s->busy.n < MAX_STEPS_IN_FLIGHT ? s->busy.n : MAX_STEPS_IN_FLIGHT);
+    int64_t *ids = s->busy.n < MAX_STEPS_IN_FLIGHT ? malloc(cap * sizeof(*ids)) : NULL;
+    if (ids != NULL && store_enrollments_due(s->d->store, now, ids, cap, &n, &next_at) == 0) {
         size_t started = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!busy(s, ids[i])) {
+        for (size_t i = 0; i < n && started < DUE_BATCH; i++)
+            if (!id_set_has(&s->busy, ids[i])) {
                 run_one(s, ids[i], now);
                 started++;
             }
-        /* A full batch: more may be due now; otherwise sleep until the next. */
-        if (n == DUE_BATCH && started > 0)
+        /* A full page: more may be due now; otherwise sleep until the next. */
+        if (n == cap && started > 0)
             arm(s, now);
         else if (next_at != 0)
             arm(s, next_at);
     }
+    /* Too many in flight (or no memory): the writes' completions kick us. */
+    free(ids);
     s->pumping = false;
 }
 
@@ -421,18 +409,23 @@ int sequencer_new(struct daemon *d, struct sequencer **out)
 
 size_t sequencer_busy(const struct sequencer *s)
 {
-    return s != NULL ? s->n_busy + (s->timer_at != 0 && s->timer_at <= clock_now_ms()) : 0;
+    return s != NULL ? s->busy.n + (s->timer_at != 0 && s->timer_at <= clock_now_ms()) : 0;
 }
 
 void sequencer_kick(struct sequencer *s)
 {
     if (s == NULL || s->stopping)
         return;
-    /* From inside a pump (a write's completion) look again on the next turn. */
-    if (s->pumping)
-        arm(s, clock_now_ms());
-    else
-        pump(s);
+    /* Always on the next turn: a batch of outcomes kicks once per touch, and
+     * one look then serves them all instead of one look per kick. The look
+     * re-arms for later instants itself, so a timer set for one (which the
+     * test clock may have passed) is replaced. */
+    if (s->kicked)
+        return;
+    uv_timer_stop(&s->timer);
+    s->timer_at = 0;
+    arm(s, clock_now_ms());
+    s->kicked = true;
 }
 
 void sequencer_stop(struct sequencer *s)
@@ -456,7 +449,7 @@ void sequencer_free(struct sequencer *s)
     for (size_t i = 0; i < s->n_versions; i++)
         seq_version_free(&s->versions[i]);
     free(s->versions);
-    free(s->busy);
+    id_set_clear(&s->busy);
     free(s->current);
     uv_close((uv_handle_t *)&s->timer, on_closed);
 }

@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "id_set.h"
+
 #include "cadence_def.h"
 #include "daemon.h"
 #include "log.h"
@@ -44,8 +46,8 @@ struct sequencer {
     struct daemon *d;
     uv_timer_t timer;
     int64_t timer_at;           /* daemon clock; 0 = not armed */
-    int64_t *busy;              /* enrollments with a write in flight */
-    size_t n_busy, cap_busy;
+    struct id_set busy;         /* enrollments with a write in flight */
+    bool kicked;                /* a look is armed for the next turn */
     struct seq_version *versions;
     size_t n_versions;
     char store_id[40];

@@ -135,6 +135,11 @@ check_PROGRAMS += %D%/plugins/t_smtp_classify %D%/plugins/t_channel_smtp
 %C%_plugins_t_channel_smtp_CFLAGS = $(TEST_CFLAGS)
 %C%_plugins_t_channel_smtp_CPPFLAGS = $(AM_CPPFLAGS) $(PLUGIN_TEST_CPPFLAGS)
 %C%_plugins_t_channel_smtp_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/plugins/t_smtp_loopback_peer
+%C%_plugins_t_smtp_loopback_peer_SOURCES = %D%/plugins/t_smtp_loopback_peer.c \
+	plugins/channel_smtp/smtp_loopback_peer.c plugins/channel_smtp/smtp_loopback_peer.h
+%C%_plugins_t_smtp_loopback_peer_CFLAGS = $(TEST_CFLAGS)
+%C%_plugins_t_smtp_loopback_peer_LDADD = $(TEST_LDADD)
 # -- preflight tests (dns.c against dnsmasq, preflight decisions) --
 check_PROGRAMS += %D%/unit/t_preflight %D%/unit/t_dns
 %C%_unit_t_preflight_SOURCES = %D%/unit/t_preflight.c
@@ -223,6 +228,8 @@ E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh 
 E2E_TESTS += %D%/integration/t_render.sh
 # (channels/smtp) drumbeat send through channel_smtp to aiosmtpd
 E2E_TESTS += %D%/integration/t_smtp_send.sh
+# (channels/smtp) tls "implicit" (SMTPS) through the loopback TLS relay
+E2E_TESTS += %D%/integration/t_smtp_implicit_tls.sh
 # (import) drumbeat import, re-import, crash mid-import
 E2E_TESTS += %D%/integration/t_import.sh
 # (channels/webhook) webhook channel and event notifications

@@ -6,7 +6,8 @@
  * and ties in rotation order, carried on across requests from what the
  * store holds; the cadence's max_active and the company cap, counted with
  * the leads enrolled earlier in the same request; already_enrolled; one
- * "enrolled" event per enrollment.
+ * "enrolled" event per enrollment; runs of consecutive leads per mailbox in
+ * a large request, and shorter runs under a throttle.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,12 +39,14 @@ static void on_enrolled(int status, const json_t *results, void *arg)
     g->results = results != NULL ? json_deep_copy(results) : NULL;
 }
 
+static const char *cadence_name = "big";
+
 static int enroll(uv_loop_t *loop, int64_t version, const int64_t *ids, size_t n,
                   const char *const *mbs, const struct store_enroll_rules *rules, struct got *g)
 {
     json_decref(g->results);
     memset(g, 0, sizeof(*g));
-    int rc = store_enroll(st, version, "big", ids, n, mbs, rules, &pia, on_enrolled, g);
+    int rc = store_enroll(st, version, cadence_name, ids, n, mbs, rules, &pia, on_enrolled, g);
     if (rc < 0)
         return rc;
     st_run_until(loop, &g->calls, 1);
@@ -81,7 +84,7 @@ int main(void)
     const char *mbs[NMB + 1] = { NULL };
     int64_t ids[80];
 
-    tap_plan(18);
+    tap_plan(26);
     clock_use_test(NOW);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/enroll.db", tap_tmpdir());
@@ -135,6 +138,50 @@ int main(void)
                "70 enrollments are active");
     tap_is_int(q_int("SELECT count(*) FROM events WHERE type = 'enrolled'"), 70,
                "one enrolled event per enrollment");
+
+    /* A large request gives each mailbox a run of consecutive leads (the
+     * store keeps one mailbox's work together), with the same balance. */
+    int64_t more[40];
+    for (int i = 0; i < 40; i++) {
+        char email[96];
+        snprintf(email, sizeof(email), "run%d@r%d.example", i, i);
+        struct store_lead_in in = { .email = email, .first_name = "Rui" };
+        ST_WAIT(&loop, &w, store_lead_upsert(st, &in, &pia, st_on_done, &w));
+        more[i] = w.id;
+    }
+    tap_is_int(ST_WAIT(&loop, &w, store_cadence_version(st, "runs", "{\"name\":\"runs\"}",
+                                                        st_on_done, &w)), 0,
+               "a second cadence");
+    const char *four[] = { "ra", "rb", "rc", "rd", NULL };
+    struct store_enroll_rules open_rules = { 0 };
+    cadence_name = "runs";
+    tap_is_int(enroll(&loop, w.id, more, 24, four, &open_rules, &g), 0, "24 leads, 4 mailboxes");
+    bool runs = true;
+    for (int i = 0; i < 24; i++)
+        runs = runs && field(&g, (size_t)i, "mailbox") != NULL &&
+               strcmp(field(&g, (size_t)i, "mailbox"), four[i / 6]) == 0;
+    tap_ok(runs, "leads 1-6 go to ra, 7-12 to rb, 13-18 to rc, 19-24 to rd");
+    tap_is_int(q_int("SELECT max(n) - min(n) FROM (SELECT count(*) AS n FROM enrollments"
+                     " WHERE cadence = 'runs' GROUP BY mailbox)"), 0, "6 each: as even as before");
+
+    /* Throttled to 8 starts a day: runs of 2, so each day's starts still
+     * spread over all four mailboxes. */
+    tap_is_int(ST_WAIT(&loop, &w, store_cadence_version(st, "slow", "{\"name\":\"slow\"}",
+                                                        st_on_done, &w)), 0,
+               "a throttled cadence");
+    struct store_enroll_rules slow_rules = { .new_per_day = 8 };
+    cadence_name = "slow";
+    tap_is_int(enroll(&loop, w.id, more + 24, 16, four, &slow_rules, &g), 0,
+               "16 leads at 8 a day");
+    runs = true;
+    for (int i = 0; i < 16; i++)
+        runs = runs && field(&g, (size_t)i, "mailbox") != NULL &&
+               strcmp(field(&g, (size_t)i, "mailbox"), four[(i / 2) % 4]) == 0;
+    tap_ok(runs, "runs of two: ra ra rb rb rc rc rd rd, then again");
+    tap_is_int(q_int("SELECT count(DISTINCT mailbox) FROM enrollments WHERE cadence = 'slow'"
+                     " AND due_at = (SELECT min(due_at) FROM enrollments WHERE cadence = 'slow')"),
+               4, "the first day's starts use all four mailboxes");
+
     json_decref(g.results);
     store_close(st);
     while (uv_loop_alive(&loop))

@@ -96,10 +96,13 @@ int store_conn_open(struct store_conn *c, const char *path, bool query_only,
     }
     sqlite3_finalize(s);
 
+    /* The writer: statement journals (one per request's savepoint) in
+     * memory, not a temp file written page by page; an 8 MB page cache
+     * holds a burst's hot pages (the daemon's RSS budget is 64 MB). */
     const char *pragmas = query_only
         ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA query_only=1;"
         : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;"
-          " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;";
+          " PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
     rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {

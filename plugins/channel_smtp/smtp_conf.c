@@ -22,7 +22,7 @@ const struct drumbeat_option smtp_options[] = {
         "Relay or submission server (required unless the provider sets it)"),
     OPT("port", DRUMBEAT_OPT_INT, "0", 0, port, "TCP port; 0 means 587 (465 for tls \"implicit\")"),
     OPT("tls", DRUMBEAT_OPT_STRING, "starttls", 0, tls,
-        "starttls (required) | opportunistic | implicit | none"),
+        "starttls (required) | opportunistic | implicit (TLS from the first byte, SMTPS) | none"),
     OPT("verify_cert", DRUMBEAT_OPT_BOOL, "true", 0, verify_cert,
         "Verify the server's certificate and name; turn off only for a test relay"),
     OPT("ca_file", DRUMBEAT_OPT_PATH, NULL, 0, ca_file,
@@ -167,16 +167,12 @@ int smtp_conf_resolve(const struct smtp_settings *set, struct smtp_conf *conf,
     if (parse_tls(set->tls, &conf->tls) < 0)
         return fail(err, errlen, -EINVAL, "tls: expected starttls, opportunistic, implicit "
                     "or none, got \"%s\"", set->tls);
-    if (conf->tls == SMTP_TLS_IMPLICIT)
-        /* libesmtp 1.1.0 only knows STARTTLS: it cannot open a connection
-         * with a TLS handshake. Every provider we profile offers 587. */
-        return fail(err, errlen, -ENOTSUP, "tls: \"implicit\" (port 465) is not supported by "
-                    "libesmtp 1.1.0, which only speaks STARTTLS; use tls \"starttls\" on port "
-                    "587, which Google Workspace and Microsoft 365 both offer%s", NULL);
     if (set->port < 0 || set->port > 65535)
         return fail(err, errlen, -EINVAL, "port: expected 1..65535 (or 0 for the default)%s",
                     NULL);
-    conf->port = set->port > 0 ? (int)set->port : 587;
+    /* implicit: libesmtp cannot do it, so the session runs a loopback TLS
+     * relay (smtp_tls_relay.c); 465 is its registered port (RFC 8314). */
+    conf->port = set->port > 0 ? (int)set->port : conf->tls == SMTP_TLS_IMPLICIT ? 465 : 587;
     if ((size_t)snprintf(conf->hostport, sizeof(conf->hostport), "%s:%d", conf->host,
                          conf->port) >= sizeof(conf->hostport))
         return fail(err, errlen, -ENAMETOOLONG, "host: too long%s", NULL);
@@ -195,13 +191,14 @@ int smtp_conf_resolve(const struct smtp_settings *set, struct smtp_conf *conf,
     }
 
     if (set->username != NULL) {
-        if (conf->tls != SMTP_TLS_STARTTLS)
-            /* Debian's libesmtp 1.1.0 lacks the STARTTLS command-injection
-             * fix (1.1.1), and opportunistic TLS can be stripped by anyone
-             * on the path: the password would go out in clear. */
-            return fail(err, errlen, -EINVAL, "username: AUTH needs tls \"starttls\" (TLS "
-                        "required); refusing to send a password with tls \"%s\"",
-                        smtp_tls_name(conf->tls));
+        if (conf->tls != SMTP_TLS_STARTTLS && conf->tls != SMTP_TLS_IMPLICIT)
+            /* Opportunistic TLS can be stripped by anyone on the path, and
+             * none is clear text: the password would go out in clear.
+             * Implicit TLS is encrypted from the first byte to the server;
+             * its plaintext leg is loopback inside this process. */
+            return fail(err, errlen, -EINVAL, "username: AUTH needs tls \"starttls\" or "
+                        "\"implicit\" (TLS required); refusing to send a password with tls "
+                        "\"%s\"", smtp_tls_name(conf->tls));
         if ((set->password_file == NULL) == (set->password_env == NULL))
             return fail(err, errlen, -EINVAL, "username: set exactly one of password_file and "
                         "password_env%s", NULL);

@@ -19,6 +19,10 @@
  * - AUTH: libesmtp carries on without authentication when AUTH is refused.
  *   We watch the AUTH replies (protocol monitor) and report the rejection
  *   for every message that was not accepted anyway.
+ * - tls "implicit": libesmtp speaks plain SMTP, STARTTLS off, to a relay on
+ *   loopback that does the TLS (smtp_tls_relay.c). The relay is joined as
+ *   soon as the session returns, before the verdicts, because its failure
+ *   (a certificate, say) is the reason the messages were not sent.
  * The headers must come first: libesmtp.h declares its OpenSSL and SASL
  * parts only when those headers were included before it. */
 #include <errno.h>
@@ -38,6 +42,7 @@
 
 #include "smtp_classify.h"
 #include "smtp_session.h"
+#include "smtp_tls_relay.h"
 
 /* Everything the callbacks of one session share. */
 struct sess {
@@ -45,7 +50,7 @@ struct sess {
     SSL_CTX *tls;
     bool connected;
     bool tls_up;
-    char tls_error[256];          /* why TLS was refused, or "" */
+    char tls_error[320];          /* why TLS was refused, or "" */
     bool auth_pending;            /* an AUTH exchange is under way */
     bool auth_failed;
     struct smtp_reply auth_reply;
@@ -333,6 +338,8 @@ void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_it
     smtp_message_t *msgs = calloc(n, sizeof(*msgs));
     smtp_recipient_t *rcpts = calloc(n, sizeof(*rcpts));
     char reason[640] = "";
+    struct smtp_tls_relay *relay = NULL;
+    char server[64];
 
     memset(rep, 0, sizeof(*rep));
     for (size_t i = 0; i < n; i++) {
@@ -343,7 +350,6 @@ void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_it
         fail_all(items, n, rep, "out of memory");
         goto out;
     }
-    smtp_set_server(session, conf->hostport);
     smtp_set_hostname(session, conf->helo_name);
     smtp_set_eventcb(session, sess_event_cb, &s);
     smtp_set_monitorcb(session, sess_monitor_cb, &s, 0);
@@ -365,6 +371,7 @@ void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_it
         smtp_starttls_enable(session, Starttls_ENABLED);
         break;
     default:
+        /* none, and implicit: the relay does the TLS, from the first byte */
         smtp_starttls_enable(session, Starttls_DISABLED);
         break;
     }
@@ -400,6 +407,18 @@ void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_it
             smtp_8bitmime_set_body(msgs[i], E8bitmime_8BITMIME);
     }
 
+    /* The relay listens only now, for as short a time as can be. */
+    if (conf->tls == SMTP_TLS_IMPLICIT) {
+        char err[256];
+        if (smtp_tls_relay_start(conf, tls, &relay, server, sizeof(server), err,
+                                 sizeof(err)) < 0) {
+            fail_all(items, n, rep, err);
+            goto out;
+        }
+        smtp_set_server(session, server);
+    } else {
+        smtp_set_server(session, conf->hostport);
+    }
     /* Started exactly once; see the top of this file. */
     if (!smtp_start_session(session)) {
         char buf[200];
@@ -408,6 +427,14 @@ void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_it
         snprintf(reason, sizeof(reason), "%s %s: %s",
                  s.connected ? "session with" : "cannot connect to", conf->hostport,
                  what != NULL ? what : "unknown error");
+    }
+    if (relay != NULL) {
+        struct smtp_tls_relay_report rr;
+        smtp_tls_relay_finish(relay, &rr);
+        relay = NULL;
+        s.tls_up = rr.tls_up;
+        if (rr.error[0] != '\0' && s.tls_error[0] == '\0')
+            snprintf(s.tls_error, sizeof(s.tls_error), "%s", rr.error);
     }
     if (s.tls_error[0] != '\0')
         snprintf(reason, sizeof(reason), "%s (%s)", s.tls_error, conf->hostport);
@@ -431,6 +458,7 @@ void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_it
         snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
     }
 out:
+    smtp_tls_relay_finish(relay, NULL);
     if (session != NULL)
         smtp_destroy_session(session);
     if (auth != NULL)

@@ -9,7 +9,9 @@
  * Ownership: the items array and the messages it points to are the
  * caller's and must outlive smtp_session_run(); the session writes only the
  * result fields. The SSL_CTX from smtp_tls_ctx_new() is the caller's
- * (SSL_CTX_free); each session takes its own reference.
+ * (SSL_CTX_free); each session takes its own reference. With tls
+ * "implicit" a session runs a relay thread (smtp_tls_relay.h) and joins it
+ * before it returns.
  * Threads: smtp_session_run() blocks; run it on the threadpool, never on the
  * loop. It calls nothing of the host. Several may run at once.
  */
@@ -45,7 +47,7 @@ struct smtp_item {
 struct smtp_session_report {
     bool session_failed;     /* no message got a reply: connect, TLS, greeting... */
     bool auth_failed;
-    bool tls_up;             /* STARTTLS completed */
+    bool tls_up;             /* TLS came up: STARTTLS, or the implicit relay's handshake */
     char reason[640];        /* why, when session_failed or auth_failed */
 };
 

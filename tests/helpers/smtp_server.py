@@ -19,7 +19,10 @@ Behaviour comes from a JSON file (--config FILE) and/or options:
                                         the connection without replying (it is
                                         still written: the server may have kept it)
    "auth": {"user": "u", "password": "p"},  require AUTH PLAIN/LOGIN
-   "tls": {"cert": "cert.pem", "key": "key.pem"}}  offer and require STARTTLS
+   "tls": {"cert": "cert.pem", "key": "key.pem"},  offer and require STARTTLS
+   "implicit_tls": {"cert": "cert.pem", "key": "key.pem"}}
+                                        TLS from the first byte (SMTPS, port 465
+                                        style); AUTH is then offered at once
 Run it with /usr/bin/python3 (the python3 on PATH may lack aiosmtpd).
 """
 import argparse
@@ -69,7 +72,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"
 
-    def save(self, session, envelope):
+    def save(self, server, session, envelope):
         rcpt = envelope.rcpt_tos[0].lower()
         safe = "".join(c if c.isalnum() or c in "@.+-_" else "_" for c in rcpt)
         n = 1
@@ -80,7 +83,7 @@ class Handler:
             n += 1
         self.seq += 1
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-                "tls": session.ssl is not None,
+                "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
                 "auth": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None}
         for ext, data in ((".json", json.dumps(meta).encode()), (".eml", envelope.original_content)):
             final = os.path.join(self.dir, name[:-4] + ext)
@@ -95,7 +98,7 @@ class Handler:
             reply = self.rule("DATA", rcpt)
             if reply:
                 return reply
-        name = self.save(session, envelope)
+        name = self.save(server, session, envelope)
         if any(r.lower() in self.drop for r in envelope.rcpt_tos):
             # The message is kept but the reply is never sent: the client
             # cannot know it was accepted.
@@ -133,11 +136,18 @@ async def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cfg["tls"]["cert"], cfg["tls"]["key"])
         kw.update(tls_context=ctx, require_starttls=True)
+    smtps = None
+    if "implicit_tls" in cfg:
+        smtps = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        smtps.load_cert_chain(cfg["implicit_tls"]["cert"], cfg["implicit_tls"]["key"])
     if "auth" in cfg:
+        # aiosmtpd 1.4 counts only STARTTLS as TLS; an SMTPS connection is
+        # encrypted from the start, so AUTH needs no STARTTLS there.
         kw.update(authenticator=authenticator(cfg), auth_required=True,
                   auth_require_tls="tls" in cfg)
     loop = asyncio.get_running_loop()
-    srv = await loop.create_server(lambda: SMTP(handler, **kw), "127.0.0.1", args.port)
+    srv = await loop.create_server(lambda: SMTP(handler, **kw), "127.0.0.1", args.port,
+                                   ssl=smtps)
     print(srv.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -8,7 +8,9 @@
  * connection retries and succeeds once the server is back; STARTTLS with a
  * self-signed certificate made here (verify off, with ca_file, and refused
  * without a CA, nothing sent in clear); AUTH right and wrong, the password
- * never logged; unsafe configurations refused at init. */
+ * never logged; implicit TLS (SMTPS) through the plugin's loopback relay
+ * (delivery, in doubt after DATA, certificate refused, server down);
+ * unsafe configurations refused at init. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -458,6 +461,67 @@ static void starttls_and_auth(uv_loop_t *loop)
     stop_server(&s);
 }
 
+/* tls "implicit": libesmtp talks to the plugin's loopback TLS relay. */
+static void implicit_tls(uv_loop_t *loop)
+{
+    struct srv s = { 0 };
+    struct config_plugin_instance ci;
+    struct got g[3];
+    char dir[600], cert[700], key[700], extra[2000];
+
+    snprintf(dir, sizeof(dir), "%s/smtps", tap_tmpdir());
+    mkdir(dir, 0700);
+    if (make_cert(dir, cert, key, sizeof(cert)) < 0) {
+        tap_skip(11, "openssl could not make a certificate");
+        return;
+    }
+    snprintf(extra, sizeof(extra), "\"implicit_tls\": {\"cert\": \"%s\", \"key\": \"%s\"}, "
+             "\"drop_after_data\": [\"drop@example.org\"]", cert, key);
+    start_server(&s, extra, 0);
+    json_t *o = tls_opts(s.port, "implicit");
+    json_object_set_new(o, "ca_file", json_string(cert));
+    struct plugins *p = load(loop, o, &ci);
+    struct drumbeat_message m[3] = {
+        msg(50, "ada@example.com", "smtps1@example.org", BODY1),
+        msg(51, "ada@example.com", "drop@example.org", BODY2),
+        msg(52, "ada@example.com", "smtps3@example.org", BODY3),
+    };
+    send_all(loop, p, m, g, 3);
+    tap_is_int(g[0].res.outcome, DRUMBEAT_DONE, "implicit TLS verified with ca_file: DONE");
+    char *b = received(&s, "smtps1@example.org.eml"), *meta = received(&s, "smtps1@example.org.json");
+    tap_is_str(b, BODY1, "... byte for byte through the relay");
+    tap_contains(meta, "\"tls\": true", "... and over TLS");
+    free(b), free(meta);
+    tap_is_int(g[1].res.outcome, DRUMBEAT_IN_DOUBT, "implicit TLS, dropped after DATA: IN_DOUBT");
+    tap_is_int(g[2].res.outcome, DRUMBEAT_RETRY, "... and the next one: RETRY");
+    plugins_free(p);
+    test_instance_clear(&ci);
+
+    p = load(loop, tls_opts(s.port, "implicit"), &ci);
+    struct drumbeat_message one = msg(53, "ada@example.com", "smtps4@example.org", BODY2);
+    test_capture_start();
+    send_all(loop, p, &one, g, 1);
+    char *log = test_capture_end();
+    tap_is_int(g[0].res.outcome, DRUMBEAT_RETRY, "implicit TLS, verify on without the CA: RETRY");
+    tap_contains(g[0].detail, "TLS: certificate verification failed", "... the detail says why");
+    tap_contains(log, "self-signed", "... and the log line names the problem");
+    b = received(&s, "smtps4@example.org.eml");
+    tap_ok(b == NULL, "... and nothing was delivered");
+    free(b), free(log);
+    plugins_free(p);
+    test_instance_clear(&ci);
+    int port = s.port;
+    stop_server(&s);
+
+    p = load(loop, tls_opts(port, "implicit"), &ci);
+    one = msg(54, "ada@example.com", "smtps5@example.org", BODY2);
+    send_all(loop, p, &one, g, 1);
+    tap_is_int(g[0].res.outcome, DRUMBEAT_RETRY, "implicit TLS, server down: RETRY");
+    tap_contains(g[0].detail, "cannot connect to the server", "... the detail says so");
+    plugins_free(p);
+    test_instance_clear(&ci);
+}
+
 static void refused_configs(uv_loop_t *loop)
 {
     struct config_plugin_instance ci;
@@ -476,11 +540,16 @@ static void refused_configs(uv_loop_t *loop)
     plugins_free(p);
     test_instance_clear(&ci);
 
+    /* Not refused: implicit TLS, port 0 meaning 465, and AUTH over it. */
+    o = tls_opts(0, "implicit");
+    json_object_set_new(o, "username", json_string("ada"));
+    json_object_set_new(o, "password_env", json_string("T_SMTP_PW"));
     test_capture_start();
-    p = load(loop, tls_opts(465, "implicit"), &ci);
+    p = load(loop, o, &ci);
     log = test_capture_end();
-    tap_ok(!plugins_channel_ready(p, "smtp"), "tls implicit: refused at init");
-    tap_contains(log, "libesmtp 1.1.0", "... explaining why");
+    tap_ok(plugins_channel_ready(p, "smtp"), "tls implicit with AUTH: accepted at init");
+    tap_contains(log, "server=127.0.0.1:465 tls=implicit", "... port 0 resolves to 465");
+    tap_ok(strstr(log, "Wr0ng-pw-value") == NULL, "... without the password in the log");
     free(log);
     plugins_free(p);
     test_instance_clear(&ci);
@@ -495,12 +564,13 @@ int main(void)
     /* The daemon ignores SIGPIPE; so must its stand-in, or a server that
      * hangs up kills the test. */
     signal(SIGPIPE, SIG_IGN);
-    tap_plan(61);
+    tap_plan(73);
     uv_loop_init(&loop);
     batch_delivered(&loop);
     replies_classified(&loop);
     dropped_and_down(&loop);
     starttls_and_auth(&loop);
+    implicit_tls(&loop);
     refused_configs(&loop);
     tap_is_int(test_loop_finish(&loop), 0, "the loop closes cleanly");
     return tap_done();

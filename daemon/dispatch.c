@@ -178,6 +178,8 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
     dp->stats.claimed += n;
 
     size_t ready = 0;
+    /* The suppression checks of the batch share one read transaction. */
+    bool reading = store_read_begin(dp->d->store) == 0;
     for (size_t i = 0; i < n; i++) {
         struct dispatch_item *it = &b->items[b->n++];
         const char *why = "out of memory";
@@ -214,6 +216,8 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
         args[ready] = it;
         ready++;
     }
+    if (reading)
+        store_read_end(dp->d->store);
 
     if (ready > 0) {
         b->send_ns = uv_hrtime();     /* b lives on: ready items are pending */

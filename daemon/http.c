@@ -111,6 +111,9 @@ static int http_request_new(struct http_server *srv, struct MHD_Connection *conn
 static enum MHD_Result http_queue(struct http_request *req)
 {
     struct http_server *srv = req->srv;
+    /* Whoever reads this reply may read the log next: the lines held for
+     * this turn (log_buffer.h) go out first. */
+    log_flush_held();
     enum MHD_Result r = MHD_queue_response(req->conn, req->status, req->response);
 
     if (r != MHD_YES)

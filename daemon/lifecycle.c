@@ -28,6 +28,7 @@
 #include "icp.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "log_buffer.h"
 #include "notify.h"
 #include "pidfile.h"
 #include "sequencer.h"
@@ -482,6 +483,8 @@ int lifecycle_run(const struct lifecycle_options *opts)
     }
     uv_loop_init(&loop);
     lc.d.loop = &loop;
+    if (log_buffer_start(&loop) < 0)
+        log_warn("msg=\"log lines are written one by one (cannot hold them per turn)\"");
     lc.d.started_at_ms = clock_now_ms();
     uv_timer_init(&loop, &lc.lag_timer);
     uv_timer_init(&loop, &lc.stop_timer);
@@ -505,6 +508,8 @@ int lifecycle_run(const struct lifecycle_options *opts)
         lc.exit_code = 1;
     }
     uv_run(&loop, UV_RUN_DEFAULT);
+    log_buffer_stop();
+    uv_run(&loop, UV_RUN_NOWAIT);      /* completes the handle's close */
 
     if (uv_loop_close(&loop) != 0) {
         /* Only after a shutdown timeout may work still be in flight. */

@@ -9,7 +9,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_LIBADD = $(CORE_DEP_LIBS)
 %C%_libcore_la_SOURCES = \
 	%D%/errors.c %D%/errors.h \
-	%D%/log.c %D%/log.h \
+	%D%/log.c %D%/log.h %D%/log_buffer.c %D%/log_buffer.h \
 	%D%/clock.c %D%/clock.h \
 	%D%/touch_state.c %D%/touch_state.h
 # -- config (config.c and friends) --

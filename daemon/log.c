@@ -80,6 +80,12 @@ static void neutralise_controls(char *s)
             *s = ' ';
 }
 
+/* The lines this thread holds (log_hold), or buf NULL: write each at once. */
+static _Thread_local struct {
+    char *buf;
+    size_t len, cap;
+} held;
+
 void log_vwrite(enum log_level level, int errnum, const char *prefix,
                 const char *fmt, va_list ap)
 {
@@ -114,9 +120,52 @@ void log_vwrite(enum log_level level, int errnum, const char *prefix,
     if (n >= sizeof(line) - 1)
         n = sizeof(line) - 2;
     line[n++] = '\n';
+    /* A thread that holds its info and debug lines (the loop, log_hold)
+     * writes them together at the end of its turn; a warning or an error
+     * goes out at once, after what was held, so the order stays true. */
+    if (held.buf != NULL && level >= LOG_LEVEL_INFO) {
+        if (held.len + n > held.cap)
+            log_flush_held();
+        if (n <= held.cap) {
+            memcpy(held.buf + held.len, line, n);
+            held.len += n;
+            return;
+        }
+    }
+    log_flush_held();
     /* One write(2) per line; a short write to stderr is not worth retrying. */
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
+}
+
+void log_hold(char *buf, size_t cap)
+{
+    log_flush_held();
+    held.buf = buf;
+    held.cap = cap;
+    held.len = 0;
+}
+
+void log_flush_held(void)
+{
+    /* One write(2) for many lines: each line is whole, and a write to a
+     * pipe or file of this size is not split between lines of other
+     * threads' single writes. */
+    size_t at = 0;
+    while (at < held.len) {
+        ssize_t w = write(STDERR_FILENO, held.buf + at, held.len - at);
+        if (w <= 0)
+            break;
+        at += (size_t)w;
+    }
+    held.len = 0;
+}
+
+void log_release(void)
+{
+    log_flush_held();
+    held.buf = NULL;
+    held.cap = 0;
 }
 
 void log_write(enum log_level level, int errnum, const char *fmt, ...)

@@ -18,6 +18,16 @@
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 void log_set_level(enum log_level level);
+
+/* The calling thread holds its info and debug lines in buf (the caller's,
+ * cap bytes, until log_release) and writes them with one write(2) at
+ * log_flush_held, when buf is full, or before a warning or an error. The
+ * loop thread holds them for one turn (log_buffer.h): a burst of 1,000
+ * outcomes is one write, not 1,000. Other threads keep writing each line. */
+void log_hold(char *buf, size_t cap);
+void log_flush_held(void);
+/* Flushes and stops holding. */
+void log_release(void);
 bool log_enabled(enum log_level level);
 /* Parses "error", "warn", "info", "debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *text, enum log_level *out);

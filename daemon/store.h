@@ -317,6 +317,13 @@ int store_task_close(struct store *st, int64_t task_id, const char *outcome, con
 /* The lead's oldest open call task (by due_at, then id), or -ENOENT. */
 int store_task_open_for_lead(struct store *st, int64_t lead_id, int64_t *task_id);
 
+/* Loop thread: a run of reads (one per claimed touch, say) in one read
+ * transaction, one snapshot and one lock instead of one per query. Returns
+ * 0, -EALREADY (one is open: the reads join it), or an error. End it with
+ * store_read_end, which is a no-op when none is open. */
+int store_read_begin(struct store *st);
+void store_read_end(struct store *st);
+
 /* ---- suppression ---- */
 /* value is an email or a domain; kind "email" or "domain". */
 int store_suppress(struct store *st, const char *kind, const char *value,

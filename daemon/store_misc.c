@@ -153,6 +153,19 @@ int store_suppress(struct store *st, const char *kind, const char *value,
     return store_writer_submit(st, req);
 }
 
+int store_read_begin(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->rd.db))
+        return -EALREADY;
+    return store_exec(&st->rd, "BEGIN");
+}
+
+void store_read_end(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->rd.db))
+        store_exec(&st->rd, "COMMIT");
+}
+
 int store_is_suppressed(struct store *st, const char *email, bool *out)
 {
     sqlite3_stmt *s;

@@ -100,31 +100,92 @@ static int dispatch_item_fill(struct dispatch *dp, struct dispatch_item *it,
 
     if (t->content_type != NULL && strcmp(t->content_type, DRAFT_CONTENT_TYPE) == 0) {
         /* A channel that takes JSON (a webhook) gets the touch as a document
-         * (dispatch_json.h); every other channel gets the composed MIME. */
+         * (dispatch_json.h), built here since it reads the store; every
+         * other channel gets the composed MIME, composed with the rest of
+         * the batch on the threadpool (compose_batch). */
         const char *accepts = plugins_channel_accepts(dp->d->plugins, t->channel);
-        bool json = accepts != NULL && strcmp(accepts, "application/json") == 0;
-        struct errbuf err = { 0 };
-        int rc = json ? dispatch_json_build(dp->d->store, t, mb, clock_now_ms(), &it->payload,
-                                            &it->payload_len, &err)
-                      : draft_compose(t->payload, t->payload_len, mb, t->recipient,
-                                      t->idempotency_key, clock_now_ms(), &it->payload,
-                                      &it->payload_len, &err);
-        if (rc < 0) {
-            static char buf[600];
-            *why = errbuf_format(&err, buf, sizeof(buf));
-            return rc;
+        if (accepts != NULL && strcmp(accepts, "application/json") == 0) {
+            struct errbuf err = { 0 };
+            int rc = dispatch_json_build(dp->d->store, t, mb, clock_now_ms(), &it->payload,
+                                         &it->payload_len, &err);
+            if (rc < 0) {
+                static char buf[600];
+                *why = errbuf_format(&err, buf, sizeof(buf));
+                return rc;
+            }
+            it->content_type = strdup("application/json");
+            return it->payload != NULL && it->content_type != NULL ? 0 : -ENOMEM;
         }
-        it->content_type = strdup(json ? "application/json" : "message/rfc822");
-    } else {
-        it->payload = malloc(t->payload_len + 1);
-        if (it->payload != NULL) {
-            memcpy(it->payload, t->payload, t->payload_len);
-            it->payload[t->payload_len] = '\0';
+        it->draft = malloc(t->payload_len + 1);
+        if (it->draft != NULL) {
+            memcpy(it->draft, t->payload, t->payload_len);
+            it->draft[t->payload_len] = '\0';
         }
-        it->payload_len = t->payload_len;
-        it->content_type = strdup(t->content_type != NULL ? t->content_type : "text/plain");
+        it->draft_len = t->payload_len;
+        if (mb != NULL && mb->display_name != NULL)
+            it->from_name = strdup(mb->display_name);
+        it->content_type = strdup("message/rfc822");
+        return it->draft != NULL && it->content_type != NULL &&
+               (mb == NULL || mb->display_name == NULL || it->from_name != NULL) ? 0 : -ENOMEM;
     }
+    it->payload = malloc(t->payload_len + 1);
+    if (it->payload != NULL) {
+        memcpy(it->payload, t->payload, t->payload_len);
+        it->payload[t->payload_len] = '\0';
+    }
+    it->payload_len = t->payload_len;
+    it->content_type = strdup(t->content_type != NULL ? t->content_type : "text/plain");
     return it->payload != NULL && it->content_type != NULL ? 0 : -ENOMEM;
+}
+
+/* Threadpool: composes the batch's drafts (GMime's work, the costliest part
+ * of a send on the loop before). Touches only the batch's own items. */
+static void compose_batch(uv_work_t *work)
+{
+    struct dispatch_batch *b = work->data;
+    for (size_t i = 0; i < b->n; i++) {
+        struct dispatch_item *it = &b->items[i];
+        if (!it->ready || it->draft == NULL)
+            continue;
+        struct errbuf err = { 0 };
+        char buf[600];
+        if (draft_compose_from(it->draft, it->draft_len, it->from_name, it->sender,
+                               it->recipient, it->idempotency_key, b->compose_ms,
+                               &it->payload, &it->payload_len, &err) < 0) {
+            it->compose_error = strdup(errbuf_format(&err, buf, sizeof(buf)));
+            if (it->compose_error == NULL)
+                it->compose_error = strdup("out of memory");
+        }
+        free(it->draft);
+        it->draft = NULL;
+    }
+}
+
+static void batch_send(struct dispatch_batch *b);
+
+static void on_composed(uv_work_t *work, int status)
+{
+    (void)status;        /* never cancelled: the work is queued on a live loop */
+    batch_send(work->data);
+}
+
+/* A touch that cannot go: its outcome is recorded now. */
+static void item_not_sent(struct dispatch *dp, struct chan_state *chan, struct dispatch_item *it,
+                          bool cancel, const char *why)
+{
+    struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
+    struct store_touch_outcome out = {
+        .state = cancel ? TOUCH_CANCELLED : TOUCH_FAILED,
+        .reason = cancel ? "suppressed" : "compose_failed",
+        .detail = cancel ? NULL : why,
+    };
+    log_warn("touch=%lld channel=%s msg=\"not sent\" reason=%s", (long long)it->touch_id,
+             chan->name, out.reason);
+    if (!cancel)
+        dp->stats.failed++;
+    if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys, dispatch_outcome_committed,
+                           it) < 0)
+        dispatch_outcome_committed(-EIO, 0, it);
 }
 
 /* The claim callback needs both the dispatcher and the channel. */
@@ -160,16 +221,10 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
     }
 
     struct dispatch_batch *b = calloc(1, sizeof(*b) + n * sizeof(b->items[0]));
-    struct drumbeat_message *msgs = calloc(n, sizeof(*msgs));
-    void **args = calloc(n, sizeof(*args));
-    struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
-    if (b == NULL || msgs == NULL || args == NULL) {
+    if (b == NULL) {
         /* Claimed but unsendable: they stay 'sending' and surface as
          * in_doubt at restart; nothing is sent twice. */
         log_error("channel=%s msg=\"out of memory with %zu claimed touches\"", chan->name, n);
-        free(b);
-        free(msgs);
-        free(args);
         return;
     }
     b->dp = dp;
@@ -177,9 +232,9 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
     b->claim_ns = claim_ns;
     dp->stats.claimed += n;
 
-    size_t ready = 0;
     /* The suppression checks of the batch share one read transaction. */
     bool reading = store_read_begin(dp->d->store) == 0;
+    bool drafts = false;
     for (size_t i = 0; i < n; i++) {
         struct dispatch_item *it = &b->items[b->n++];
         const char *why = "out of memory";
@@ -189,19 +244,47 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
         chan->sending++;
         int rc = dispatch_item_fill(dp, it, &touches[i], &why);
         if (rc < 0) {
-            bool cancel = rc == -ECANCELED;
-            struct store_touch_outcome out = {
-                .state = cancel ? TOUCH_CANCELLED : TOUCH_FAILED,
-                .reason = cancel ? "suppressed" : "compose_failed",
-                .detail = cancel ? NULL : why,
-            };
-            log_warn("touch=%lld channel=%s msg=\"not sent\" reason=%s",
-                     (long long)touches[i].touch_id, chan->name, out.reason);
-            if (!cancel)
-                dp->stats.failed++;
-            if (store_touch_finish(dp->d->store, it->touch_id, &out, &sys,
-                                   dispatch_outcome_committed, it) < 0)
-                dispatch_outcome_committed(-EIO, 0, it);
+            item_not_sent(dp, chan, it, rc == -ECANCELED, why);
+            continue;
+        }
+        it->ready = true;
+        drafts = drafts || it->draft != NULL;
+    }
+    if (reading)
+        store_read_end(dp->d->store);
+    b->compose_ms = clock_now_ms();
+    b->compose.data = b;
+    if (drafts && uv_queue_work(dp->d->loop, &b->compose, compose_batch, on_composed) == 0)
+        return;
+    if (drafts)
+        compose_batch(&b->compose);     /* cannot queue: compose here */
+    batch_send(b);
+}
+
+/* Hands the batch's ready touches to the channel (on the loop). */
+static void batch_send(struct dispatch_batch *b)
+{
+    struct dispatch *dp = b->dp;
+    struct chan_state *chan = b->chan;
+    struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
+    size_t n = b->n, ready = 0;
+    struct drumbeat_message *msgs = calloc(n, sizeof(*msgs));
+    void **args = calloc(n, sizeof(*args));
+    if (msgs == NULL || args == NULL) {
+        /* Claimed but unsendable: they stay 'sending' and surface as
+         * in_doubt at restart; nothing is sent twice. */
+        log_error("channel=%s msg=\"out of memory with %zu claimed touches\"", chan->name, n);
+        free(msgs);
+        free(args);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct dispatch_item *it = &b->items[i];
+        if (!it->ready)
+            continue;
+        if (it->compose_error != NULL || it->payload == NULL) {
+            item_not_sent(dp, chan, it, false,
+                          it->compose_error != NULL ? it->compose_error : "out of memory");
             continue;
         }
         msgs[ready] = (struct drumbeat_message){
@@ -216,8 +299,6 @@ static void on_claim_done(int status, const struct store_claimed *touches, size_
         args[ready] = it;
         ready++;
     }
-    if (reading)
-        store_read_end(dp->d->store);
 
     if (ready > 0) {
         b->send_ns = uv_hrtime();     /* b lives on: ready items are pending */

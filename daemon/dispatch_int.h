@@ -43,6 +43,13 @@ struct dispatch_item {
     size_t payload_len;
     char *sender;
     char *mailbox;                  /* NULL for a touch without one */
+    /* A draft still to compose (on the threadpool, dispatch.c): its bytes,
+     * the sender's name, and why composing failed (NULL: it did not). */
+    char *draft;
+    size_t draft_len;
+    char *from_name;
+    char *compose_error;
+    bool ready;                     /* filled; goes to the channel once composed */
 };
 
 struct dispatch_batch {
@@ -51,6 +58,8 @@ struct dispatch_batch {
     size_t n;
     size_t pending;                 /* outcomes not yet committed */
     uint64_t claim_ns, send_ns;     /* uv_hrtime() at the claim's queueing, at the send */
+    int64_t compose_ms;             /* the clock when the batch was claimed, for Date: */
+    uv_work_t compose;              /* composing the batch's drafts off the loop */
     struct dispatch_item items[];
 };
 

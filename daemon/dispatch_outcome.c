@@ -24,6 +24,9 @@ static void dispatch_item_clear(struct dispatch_item *it)
     free(it->payload);
     free(it->sender);
     free(it->mailbox);
+    free(it->draft);
+    free(it->from_name);
+    free(it->compose_error);
 }
 
 static void dispatch_batch_release(struct dispatch_batch *b)

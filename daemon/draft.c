@@ -17,11 +17,21 @@ int draft_compose(const char *payload, size_t len, const struct config_mailbox *
                   const char *recipient, const char *idempotency_key, int64_t now_ms,
                   char **out, size_t *out_len, struct errbuf *err)
 {
+    return draft_compose_from(payload, len, mb != NULL ? mb->display_name : NULL,
+                              mb != NULL ? mb->address : NULL, recipient, idempotency_key,
+                              now_ms, out, out_len, err);
+}
+
+int draft_compose_from(const char *payload, size_t len, const char *from_name,
+                       const char *from_addr, const char *recipient,
+                       const char *idempotency_key, int64_t now_ms, char **out,
+                       size_t *out_len, struct errbuf *err)
+{
     json_error_t jerr;
     const char *subject = NULL, *text = NULL, *to_name = NULL;
     char message_id[512];
 
-    if (mb == NULL)
+    if (from_addr == NULL)
         return errbuf_at(err, -EINVAL, NULL, "mailbox", "an email touch needs a configured mailbox");
     json_t *draft = json_loadb(payload, len, 0, &jerr);
     if (draft == NULL)
@@ -32,11 +42,11 @@ int draft_compose(const char *payload, size_t len, const struct config_mailbox *
         return errbuf_at(err, -EINVAL, NULL, "payload", "expected subject and text strings: %s",
                          jerr.text);
     }
-    const char *domain = compose_domain(mb->address);
+    const char *domain = compose_domain(from_addr);
     snprintf(message_id, sizeof(message_id), "%s@%s", idempotency_key,
              domain != NULL ? domain : "localhost");
     struct compose_in in = {
-        .from_name = mb->display_name, .from_addr = mb->address,
+        .from_name = from_name, .from_addr = from_addr,
         .to_name = to_name, .to_addr = recipient,
         .subject = subject, .text = text,
         .message_id = message_id, .date_ms = now_ms,

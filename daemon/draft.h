@@ -26,5 +26,12 @@ json_t *draft_new(const char *subject, const char *text, const char *to_name);
 int draft_compose(const char *payload, size_t len, const struct config_mailbox *mb,
                   const char *recipient, const char *idempotency_key, int64_t now_ms,
                   char **out, size_t *out_len, struct errbuf *err);
+/* The same from a sender's name (may be NULL) and address (NULL: no
+ * mailbox, an error); borrows nothing past the call, so any thread may
+ * compose (the dispatcher composes a batch on the threadpool). */
+int draft_compose_from(const char *payload, size_t len, const char *from_name,
+                       const char *from_addr, const char *recipient,
+                       const char *idempotency_key, int64_t now_ms, char **out,
+                       size_t *out_len, struct errbuf *err);
 
 #endif /* DRUMBEAT_DRAFT_H */

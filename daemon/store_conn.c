@@ -5,6 +5,7 @@
  * negative errnos, and turning result rows into jansson objects.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -51,9 +52,19 @@ int store_sqlite_errno(int rc)
     }
 }
 
+/* SQLite's allocation statistics take a process-wide mutex on every
+ * malloc and free; nothing here reads them. Must run before SQLite's first
+ * use; afterwards sqlite3_config refuses (SQLITE_MISUSE), which is harmless. */
+static void sqlite_tune_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_conn_open(struct store_conn *c, const char *path, bool query_only,
                     struct errbuf *err)
 {
+    static pthread_once_t tuned = PTHREAD_ONCE_INIT;
+    pthread_once(&tuned, sqlite_tune_once);
     /* NOMUTEX: each connection is used by one thread at a time (the loop's
      * read connection, the writer's write connection), so SQLite's own
      * per-connection mutex would only cost time. */

@@ -201,6 +201,8 @@ static int probable_dup(struct store *st, const struct batch_row *r, int64_t id,
     return rc;
 }
 
+/* Inserts r as a new lead with its lead_created event; *id = 0 (and no
+ * event) when a lead with its email exists already. */
 static int row_insert(struct store *st, struct store_req *req, const struct batch_row *r,
                       bool suppressed, const char *event_data, int64_t *id)
 {
@@ -212,7 +214,7 @@ static int row_insert(struct store *st, struct store_req *req, const struct batc
         " VALUES (?1, nullif(?2, ''), nullif(?3, ''), nullif(?4, ''), nullif(?5, ''),"
         " nullif(?6, ''), nullif(?7, ''), nullif(?8, ''), nullif(?9, ''), nullif(?10, ''),"
         " nullif(?11, ''), nullif(?12, ''), coalesce(?13, '{}'), coalesce(?14, 'unknown'),"
-        " ?15, ?16, ?16)", &s);
+        " ?15, ?16, ?16) ON CONFLICT (email) DO NOTHING", &s);
     if (rc < 0)
         return rc;
     for (int i = 0; i < B_N; i++)
@@ -222,7 +224,9 @@ static int row_insert(struct store *st, struct store_req *req, const struct batc
     rc = store_stmt_done(&st->wr, s);
     if (rc < 0)
         return rc;
-    *id = sqlite3_last_insert_rowid(st->wr.db);
+    *id = sqlite3_changes(st->wr.db) > 0 ? sqlite3_last_insert_rowid(st->wr.db) : 0;
+    if (*id == 0)
+        return 0;
     if (event_data != NULL)
         return store_event_insert(st, req->now, *id, 0, "lead_created", &req->actor,
                                   event_data, NULL);
@@ -320,6 +324,20 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     if (rc < 0)
         return rc;
     o->suppressed = hit;
+    const char *src0 = b->rows[0].f[B_SOURCE], *src = r->f[B_SOURCE];
+    bool same = src0 == NULL ? src == NULL : src != NULL && strcmp(src0, src) == 0;
+    if (email != NULL) {
+        /* Most rows of an import are new leads: the insert goes first, and
+         * the unique email index answers "is it new?" in the same probe.
+         * Only a lead that exists is read back and merged. */
+        rc = row_insert(st, req, r, hit, same ? b->event_data : NULL, &o->lead_id);
+        if (rc < 0)
+            return rc;
+        if (o->lead_id > 0) {
+            o->result = STORE_LEAD_CREATED;
+            return probable_dup(st, r, o->lead_id, &o->probable_dup_of);
+        }
+    }
     if (email != NULL)
         rc = store_stmt(&st->wr,
             "SELECT id, first_name, last_name, company, domain, title, phone, country, timezone,"
@@ -353,12 +371,12 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     sqlite3_reset(s);
     if (rc < 0)
         return rc;
+    if (email != NULL)      /* inserted above unless it existed, so it exists */
+        return -EPROTO;
     rc = probable_dup(st, r, 0, &o->probable_dup_of);
     if (rc < 0)
         return rc;
     o->result = STORE_LEAD_CREATED;
-    const char *src0 = b->rows[0].f[B_SOURCE], *src = r->f[B_SOURCE];
-    bool same = src0 == NULL ? src == NULL : src != NULL && strcmp(src0, src) == 0;
     return row_insert(st, req, r, hit, same ? b->event_data : NULL, &o->lead_id);
 }
 

@@ -130,6 +130,10 @@ int store_rd_due_ids(struct store *st, const char *sql, int64_t now, int64_t *id
 int store_wr_touch_insert(struct store *st, struct store_req *req, const struct store_touch_in *in,
                           const char *state, const char *reason, int64_t not_after, int64_t *id);
 
+/* store_lead_batch.c, writer thread, when it went idle: puts back the page
+ * cache an import raised, once no import batch is queued. */
+void store_wr_import_cache_idle(struct store *st);
+
 /* store_payloads.c, writer thread: records (or replaces) a touch's message
  * bytes; a NULL payload removes them. */
 int store_wr_payload_put(struct store *st, int64_t touch_id, const void *payload, size_t len);

@@ -46,9 +46,9 @@ struct batch {
 /* ---- the writer's page cache during an import ----
  * SQLite's default 2 MiB page cache turns every index lookup of a big import
  * into a pread; IMPORT_CACHE_KIB holds the hot index pages of millions of
- * leads. It is raised while import batches are queued and put back when the
- * last queued one has run, so an idle daemon does not keep 32 MiB of pages
- * (issue 5's RSS target). import_queued counts batches submitted and not yet
+ * leads. It is raised while import batches are queued and put back once the
+ * writer is idle with none queued, so an idle daemon does not keep 32 MiB of
+ * pages (issue 5's RSS target). import_queued counts batches submitted and not yet
  * run, over every store of the process (a second store's import only delays
  * the put-back); the value to put back is per writer thread, i.e. per store. */
 #define IMPORT_CACHE_KIB 32768
@@ -83,9 +83,12 @@ static int cache_raise(struct store *st)
     return rc;
 }
 
-/* After a batch ran: the last queued one puts the cache back (SQLite frees
- * the pages above the limit). */
-static void cache_restore(struct store *st)
+/* When the writer has been idle a while (store_writer.c) and no import
+ * batch is queued, the cache goes back to its size (SQLite frees the pages
+ * above the limit, and the writer then trims the heap). Not after each
+ * batch: an import whose next batch is still being parsed would free and
+ * fault in 32 MiB of pages per batch. */
+void store_wr_import_cache_idle(struct store *st)
 {
     char sql[48];
     if (cache_before == 0 || atomic_load(&import_queued) > 0)
@@ -420,7 +423,6 @@ static int batch_run(struct store *st, struct store_req *req)
         store_exec(&st->wr, "RELEASE dry_run");
     }
     req->id = b->n > 0 ? b->out[b->n - 1].lead_id : 0;
-    cache_restore(st);
     return rc;
 }
 

@@ -212,6 +212,7 @@ static void *writer_main(void *arg)
             dirty = 0;
             pthread_mutex_unlock(&w->mu);
             writer_checkpoint(st);
+            store_wr_import_cache_idle(st);
             malloc_trim(0);
             pthread_mutex_lock(&w->mu);
             continue;

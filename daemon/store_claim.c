@@ -17,6 +17,7 @@ struct claim_row {
 };
 
 struct claim_req {
+    struct store *st;                /* borrowed: the done step reads on its loop connection */
     const char *channel, *mailbox;   /* in req->mem */
     const char *throttle;            /* {"cadence": first touches left}; in req->mem or NULL */
     int limit;
@@ -83,8 +84,7 @@ static int claim_row_cmp(const void *a, const void *b)
  * that have none), every mailbox of the channel is a candidate, and the
  * rows are sorted. */
 #define CLAIM_COLUMNS \
-    " RETURNING id, lead_id, channel, mailbox, recipient, content_type," \
-    " (SELECT p.payload FROM touch_payloads p WHERE p.touch_id = touches.id)," \
+    " RETURNING id, lead_id, channel, mailbox, recipient, content_type, NULL," \
     " idempotency_key, attempts, due_at, kind"
 #define CLAIM_SQL(from, mailbox_term) \
     "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
@@ -158,7 +158,6 @@ static int claim_run(struct store *st, struct store_req *req)
         r->c.mailbox = column_dup(s, 3, NULL, &oom);
         r->c.recipient = column_dup(s, 4, NULL, &oom);
         r->c.content_type = column_dup(s, 5, NULL, &oom);
-        r->c.payload = column_dup(s, 6, &r->c.payload_len, &oom);
         r->c.idempotency_key = column_dup(s, 7, NULL, &oom);
         r->c.attempts = sqlite3_column_int(s, 8);
         r->due_at = sqlite3_column_int64(s, 9);
@@ -177,11 +176,47 @@ static int claim_run(struct store *st, struct store_req *req)
     return 0;
 }
 
+/* Loop thread: the claimed touches' message bytes, read on the loop's own
+ * connection after the claim committed (they were written when each touch
+ * was made and no longer change), so the writer, which every claim and
+ * outcome waits for, does not copy megabytes per batch. */
+static int claim_read_payloads(struct store *st, struct claim_req *c)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->rd, "SELECT payload FROM touch_payloads WHERE touch_id = ?1", &s);
+    for (size_t i = 0; rc == 0 && i < c->n; i++) {
+        struct store_claimed *t = &c->rows[i].c;
+        bool oom = false;
+        sqlite3_bind_int64(s, 1, t->touch_id);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            t->payload = column_dup(s, 0, &t->payload_len, &oom);
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+           ? (oom ? -ENOMEM : 0) : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+        sqlite3_reset(s);
+    }
+    return rc;
+}
+
 static void claim_done(struct store_req *req)
 {
     struct claim_req *c = req->priv;
     struct store_claimed *list = NULL;
 
+    /* One read transaction for the payloads and whatever the callback reads
+     * per touch (it joins this one). */
+    bool reading = req->status == 0 && c->n > 0 && store_read_begin(c->st) == 0;
+    if (req->status == 0 && c->n > 0) {
+        int rc = claim_read_payloads(c->st, c);
+        if (rc < 0) {
+            /* Committed but not sendable: they surface as in_doubt at the
+             * next start, never sent twice. */
+            if (reading)
+                store_read_end(c->st);
+            c->cb(rc, NULL, 0, c->arg);
+            return;
+        }
+    }
     if (req->status == 0 && c->n > 0) {
         list = calloc(c->n, sizeof(*list));
         if (list == NULL) {
@@ -195,6 +230,8 @@ static void claim_done(struct store_req *req)
     }
     c->cb(req->status, list, req->status == 0 ? c->n : 0, c->arg);
     free(list);
+    if (reading)
+        store_read_end(c->st);
 }
 
 static void claim_req_free(struct store_req *req)
@@ -227,6 +264,7 @@ int store_touch_claim_throttled(struct store *st, const char *channel, const cha
     req->priv = c;
     req->cleanup = claim_req_free;
     req->done = claim_done;
+    c->st = st;
     c->channel = store_req_dup(req, channel);
     c->mailbox = store_req_dup(req, mailbox);
     c->throttle = store_req_dup(req, throttle);

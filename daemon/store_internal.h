@@ -147,6 +147,11 @@ int store_wr_payload_put(struct store *st, int64_t touch_id, const void *payload
  * request that records the touch's or task's end. */
 int store_wr_enrollment_step_done(struct store *st, int64_t enrollment_id, int step,
                                   const char *outcome, int64_t now);
+/* The same for an email step whose touch was sent, recording it as the
+ * enrollment's last email (for threading) in the same row write; the last
+ * email is recorded even when the enrollment no longer moves. */
+int store_wr_enrollment_email_sent(struct store *st, int64_t enrollment_id, int step,
+                                   int64_t touch_id, int64_t now);
 
 /* store_notify.c, writer thread: after event event_id was inserted, inserts
  * the notification touches the rules ask for. 0 or a negative errno. */

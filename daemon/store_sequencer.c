@@ -28,6 +28,30 @@ int store_wr_enrollment_step_done(struct store *st, int64_t enrollment_id, int s
     return store_stmt_done(&st->wr, s);
 }
 
+int store_wr_enrollment_email_sent(struct store *st, int64_t enrollment_id, int step,
+                                   int64_t touch_id, int64_t now)
+{
+    sqlite3_stmt *s;
+    if (enrollment_id <= 0)
+        return 0;
+    /* One row write for both: SET expressions read the old row, so "moves"
+     * is decided on the step the touch belonged to. */
+    int rc = store_stmt(&st->wr,
+        "UPDATE enrollments SET last_email_touch = ?4,"
+        " step = CASE WHEN step = ?2 AND state IN ('active', 'paused') THEN step + 1 ELSE step END,"
+        " due_at = CASE WHEN step = ?2 AND state IN ('active', 'paused') THEN ?3 ELSE due_at END,"
+        " step_started_at = CASE WHEN step = ?2 AND state IN ('active', 'paused') THEN ?3"
+        "  ELSE step_started_at END"
+        " WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, enrollment_id);
+    sqlite3_bind_int(s, 2, step);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, touch_id);
+    return store_stmt_done(&st->wr, s);
+}
+
 int store_rd_due_ids(struct store *st, const char *sql, int64_t now, int64_t *ids, size_t cap,
                      size_t *n, int64_t *next_at)
 {

@@ -127,37 +127,15 @@ int store_touch_create(struct store *st, const struct store_touch_in *in,
 /* A cadence's touch that reached an end moves its enrollment on, in the
  * same transaction (sequencer.h): sent, failed, skipped and cancelled are
  * ends; in_doubt is not (a person decides), nor is a retry. */
-static int cadence_step_ended(struct store *st, int64_t touch_id, enum touch_state to,
-                              int64_t now)
+static int cadence_step_ended(struct store *st, int64_t touch_id, int64_t enrollment, int step,
+                              bool email, enum touch_state to, int64_t now)
 {
-    sqlite3_stmt *s;
-    int64_t enrollment = 0;
-    int step = 0, rc;
-    bool email = false;
     if (to != TOUCH_SENT && to != TOUCH_FAILED && to != TOUCH_SKIPPED && to != TOUCH_CANCELLED)
         return 0;
-    rc = store_stmt(&st->wr, "SELECT enrollment_id, step, kind = 'email' FROM touches"
-                    " WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, touch_id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        enrollment = sqlite3_column_int64(s, 0);
-        step = sqlite3_column_int(s, 1);
-        email = sqlite3_column_int(s, 2) != 0;
-    }
-    sqlite3_reset(s);
     if (enrollment <= 0)
         return 0;
-    if (to == TOUCH_SENT && email) {
-        rc = store_stmt(&st->wr, "UPDATE enrollments SET last_email_touch = ?2 WHERE id = ?1", &s);
-        if (rc < 0)
-            return rc;
-        sqlite3_bind_int64(s, 1, enrollment);
-        sqlite3_bind_int64(s, 2, touch_id);
-        if ((rc = store_stmt_done(&st->wr, s)) < 0)
-            return rc;
-    }
+    if (to == TOUCH_SENT && email)
+        return store_wr_enrollment_email_sent(st, enrollment, step, touch_id, now);
     return store_wr_enrollment_step_done(st, enrollment, step, NULL, now);
 }
 
@@ -166,10 +144,12 @@ static int touch_finish_run(struct store *st, struct store_req *req)
     struct touch_req *t = req->priv;
     const struct store_touch_outcome *o = &t->out;
     enum touch_state from = TOUCH_STATE_COUNT;
-    int64_t lead_id = 0, attempts = 0;
+    int64_t lead_id = 0, attempts = 0, enrollment = 0;
+    int step = 0;
+    bool email = false;
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "SELECT state, lead_id, attempts FROM touches WHERE id = ?1",
-                        &s);
+    int rc = store_stmt(&st->wr, "SELECT state, lead_id, attempts, enrollment_id, step,"
+                        " kind = 'email' FROM touches WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, t->touch_id);
@@ -178,6 +158,9 @@ static int touch_finish_run(struct store *st, struct store_req *req)
         touch_state_parse((const char *)sqlite3_column_text(s, 0), &from);
         lead_id = sqlite3_column_int64(s, 1);
         attempts = sqlite3_column_int64(s, 2);
+        enrollment = sqlite3_column_int64(s, 3);
+        step = sqlite3_column_int(s, 4);
+        email = sqlite3_column_int(s, 5) != 0;
     }
     rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
         ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
@@ -209,7 +192,8 @@ static int touch_finish_run(struct store *st, struct store_req *req)
     if (rc < 0)
         return rc;
     req->id = t->touch_id;
-    if ((rc = cadence_step_ended(st, t->touch_id, o->state, req->now)) < 0)
+    if ((rc = cadence_step_ended(st, t->touch_id, enrollment, step, email, o->state,
+                                 req->now)) < 0)
         return rc;
 
     /* detail stays on the touch: relay texts often quote the address. */

@@ -237,6 +237,20 @@ static SSL *handshake(struct smtp_tls_relay *r, int srv, int cli, int64_t deadli
  * before every poll: a record OpenSSL already holds is invisible to poll.
  * Writes to the session use MSG_NOSIGNAL; SSL_write relies on the daemon
  * ignoring SIGPIPE, as libesmtp's own writes do. */
+/* After SSL_read or SSL_write returned n <= 0: true when OpenSSL only waits
+ * for the socket (what for is added to *events); false when the connection
+ * is over, with *clean set for the server's orderly close_notify. */
+static bool ssl_waits(SSL *ssl, int n, short *events, bool *clean)
+{
+    int e = SSL_get_error(ssl, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *events |= e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        return true;
+    }
+    *clean = e == SSL_ERROR_ZERO_RETURN;
+    return false;
+}
+
 static void pump(struct smtp_tls_relay *r, SSL *ssl, int srv, int cli)
 {
     char *to_srv = malloc(RELAY_BUF), *to_cli = malloc(RELAY_BUF);
@@ -256,19 +270,13 @@ static void pump(struct smtp_tls_relay *r, SSL *ssl, int srv, int cli)
         /* server -> session */
         if (down_len == 0 && !srv_eof) {
             int n = SSL_read(ssl, to_cli, RELAY_BUF);
+            bool clean = false;
             if (n > 0) {
                 down_len = (size_t)n, down_off = 0, progress = true;
-            } else {
-                int e = SSL_get_error(ssl, n);
-                if (e == SSL_ERROR_WANT_READ)
-                    srv_ev |= POLLIN;
-                else if (e == SSL_ERROR_WANT_WRITE)
-                    srv_ev |= POLLOUT;
-                else {
-                    if (e != SSL_ERROR_ZERO_RETURN)
-                        relay_fail(r, "TLS: the connection to the server broke%s", NULL);
-                    srv_eof = progress = true;
-                }
+            } else if (!ssl_waits(ssl, n, &srv_ev, &clean)) {
+                if (!clean)
+                    relay_fail(r, "TLS: the connection to the server broke%s", NULL);
+                srv_eof = progress = true;
             }
         }
         if (down_len > 0) {
@@ -298,20 +306,14 @@ static void pump(struct smtp_tls_relay *r, SSL *ssl, int srv, int cli)
         }
         if (up_len > 0) {
             int n = SSL_write(ssl, to_srv + up_off, (int)(up_len - up_off));
+            bool clean = false;
             if (n > 0) {
                 up_off += (size_t)n, progress = true;
                 if (up_off == up_len)
                     up_len = up_off = 0;
-            } else {
-                int e = SSL_get_error(ssl, n);
-                if (e == SSL_ERROR_WANT_READ)
-                    srv_ev |= POLLIN;
-                else if (e == SSL_ERROR_WANT_WRITE)
-                    srv_ev |= POLLOUT;
-                else {
-                    relay_fail(r, "TLS: the connection to the server broke%s", NULL);
-                    break;
-                }
+            } else if (!ssl_waits(ssl, n, &srv_ev, &clean)) {
+                relay_fail(r, "TLS: the connection to the server broke%s", NULL);
+                break;
             }
         }
         if (cli_eof && up_len == 0) {

@@ -8,27 +8,52 @@
  * can match an address they never stored in clear.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "store_internal.h"
 
+/* OpenSSL 3 looks SHA-256 up by name on every SHA256() call; the loop
+ * hashes an address per claimed touch (the suppression check), so the
+ * implementation is fetched once. */
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int store_email_hash(const char *email, char out[65])
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    static const char hex[] = "0123456789abcdef";
     unsigned char sum[SHA256_DIGEST_LENGTH];
-    if (email == NULL || *email == '\0')
+    char key[512];
+    size_t n = email != NULL ? strlen(email) : 0;
+    if (n == 0)
         return -EINVAL;
-    char *key = strdup(email);
-    if (key == NULL)
+    char *heap = n < sizeof(key) ? NULL : strdup(email);
+    if (n >= sizeof(key) && heap == NULL)
         return -ENOMEM;
-    store_lower(key);
-    SHA256((const unsigned char *)key, strlen(key), sum);
-    free(key);
-    for (size_t i = 0; i < sizeof(sum); i++)
-        snprintf(out + 2 * i, 3, "%02x", sum[i]);
+    char *k = heap != NULL ? heap : memcpy(key, email, n + 1);
+    store_lower(k);
+    pthread_once(&once, sha256_fetch);
+    int ok = sha256_md != NULL
+           ? EVP_Digest(k, n, sum, NULL, sha256_md, NULL)
+           : SHA256((const unsigned char *)k, n, sum) != NULL;
+    free(heap);
+    if (!ok)
+        return -EIO;
+    for (size_t i = 0; i < sizeof(sum); i++) {
+        out[2 * i] = hex[sum[i] >> 4];
+        out[2 * i + 1] = hex[sum[i] & 15];
+    }
+    out[64] = '\0';
     return 0;
 }
 

@@ -360,9 +360,6 @@ static void pump(struct sequencer *s)
     uv_timer_stop(&s->timer);
     s->timer_at = 0;
     s->kicked = false;
-    /* The look's reads (a few per enrollment it moves) share one read
-     * transaction: one snapshot and one lock instead of one per query. */
-    bool reading = store_read_begin(s->d->store) == 0;
     int64_t touches_next = touches_due(s, now);
     if (touches_next != 0)
         arm(s, touches_next);
@@ -389,8 +386,6 @@ static void pump(struct sequencer *s)
     }
     /* Too many in flight (or no memory): the writes' completions kick us. */
     free(ids);
-    if (reading)
-        store_read_end(s->d->store);
     s->pumping = false;
 }
 

@@ -129,6 +129,11 @@ int store_rd_due_ids(struct store *st, const char *sql, int64_t now, int64_t *id
  * never exists without one; *id is the new touch. No event. */
 int store_wr_touch_insert(struct store *st, struct store_req *req, const struct store_touch_in *in,
                           const char *state, const char *reason, int64_t not_after, int64_t *id);
+/* The same, created at now, for a write that has no request of its own
+ * (an event's notification, inside the event's write). */
+int store_wr_touch_insert_at(struct store *st, int64_t now, const struct store_touch_in *in,
+                             const char *state, const char *reason, int64_t not_after,
+                             int64_t *id);
 
 /* store_lead_batch.c, writer thread, when it went idle: puts back the page
  * cache an import raised, once no import batch is queued. */

@@ -209,26 +209,14 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 static int insert_touch(struct store *st, int64_t at, int64_t lead_id, const char *channel,
                         const char *payload)
 {
-    sqlite3_stmt *s;
-    /* The key names the notification, the same on every retry, as for any
-     * touch; it is set in the insert as store_wr_touch_insert does. */
-    int rc = store_stmt(&st->wr,
-        "INSERT INTO touches (id, idempotency_key, lead_id, step, kind, channel, content_type,"
-        " state, due_at, created_at, updated_at)"
-        " SELECT n, ?3 || '.' || n, ?1, 0, 'notification', ?2, 'application/json', 'scheduled',"
-        " ?4, ?4, ?4 FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM touches)",
-        &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, lead_id);
-    store_bind_text(s, 2, channel);
-    store_bind_text(s, 3, st->store_id);
-    sqlite3_bind_int64(s, 4, at);
-    rc = store_stmt_done(&st->wr, s);
-    if (rc < 0)
-        return rc;
-    return store_wr_payload_put(st, sqlite3_last_insert_rowid(st->wr.db), payload,
-                                strlen(payload));
+    /* A touch like any other, so its idempotency key is the same on every retry. */
+    struct store_touch_in in = {
+        .lead_id = lead_id, .kind = "notification", .channel = channel,
+        .content_type = "application/json", .payload = payload,
+        .payload_len = strlen(payload), .due_at = at,
+    };
+    int64_t id = 0;
+    return store_wr_touch_insert_at(st, at, &in, "scheduled", NULL, 0, &id);
 }
 
 int store_notify_event(struct store *st, int64_t event_id, int64_t at, int64_t lead_id,

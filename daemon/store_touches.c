@@ -51,6 +51,13 @@ static struct store_req *touch_req_new(store_req_run_fn run, const struct store_
 int store_wr_touch_insert(struct store *st, struct store_req *req, const struct store_touch_in *in,
                           const char *state, const char *reason, int64_t not_after, int64_t *id)
 {
+    return store_wr_touch_insert_at(st, req->now, in, state, reason, not_after, id);
+}
+
+int store_wr_touch_insert_at(struct store *st, int64_t now, const struct store_touch_in *in,
+                             const char *state, const char *reason, int64_t not_after,
+                             int64_t *id)
+{
     sqlite3_stmt *s;
     /* The key needs the row id, so the id is chosen here as SQLite would
      * (one past the largest; only this thread writes) and the key is set in
@@ -78,7 +85,7 @@ int store_wr_touch_insert(struct store *st, struct store_req *req, const struct 
     sqlite3_bind_int64(s, 12, in->due_at);
     if (not_after > 0)
         sqlite3_bind_int64(s, 13, not_after);
-    sqlite3_bind_int64(s, 14, req->now);
+    sqlite3_bind_int64(s, 14, now);
     if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
     *id = sqlite3_last_insert_rowid(st->wr.db);

@@ -378,17 +378,14 @@ static void dispatch_run(struct dispatch *dp)
             continue;
         uint32_t max_batch = plugins_max_batch(dp->d->plugins, name);
         int batch = max_batch > 0 ? (int)max_batch : 1;
-        /* The window holds two batches, so one can be sent while the
-         * outcomes of the other are committed. */
+        /* The window holds two batches (a channel's sessions), and one more
+         * batch may be claimed and composed ahead: the channel queues it and
+         * starts it the moment a session ends, instead of after that
+         * session's outcomes, the next claim and its composing. Claimed but
+         * not yet committed stays within window + one batch, which bounds
+         * what a crash leaves in_doubt (t_smtp_crash). */
         int window = 2 * batch > DISPATCH_WINDOW ? 2 * batch : DISPATCH_WINDOW;
-        /* The room is what the channel is not sending now: outcomes still
-         * being committed do not hold a connection, so the next batch's
-         * claim can share their commit. Claimed but not yet committed stays
-         * within window + one batch, which bounds what a crash leaves
-         * in_doubt. */
-        int room = window - chan->sending;
-        if (chan->in_flight + room > window + batch)
-            room = window + batch - chan->in_flight;
+        int room = window + batch - chan->in_flight;
         /* Claim whole batches only: a trickle of one-touch claims after each
          * outcome would mean one SMTP session per message. An outcome kicks
          * us again when a batch fits. */

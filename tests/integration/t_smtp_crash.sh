@@ -9,7 +9,7 @@
 
 N=${CRASH_LEADS:-2000}
 KILLS=${CRASH_KILLS:-4}
-WINDOW=150   # two SMTP batches of 50 sending, and one whose outcomes are being committed:
+WINDOW=150   # two SMTP batches of 50 sending, and one more claimed ahead or being committed:
              # the dispatcher's claimed-but-unfinished bound for channel_smtp (dispatch.c)
 start_smtp "{\"dir\": \"$T/smtp/out\"}"
 PY=/usr/bin/python3

@@ -96,7 +96,8 @@ static int migrate_same_step(struct store *st, struct store_req *req, struct rec
             break;
         /* Its touches and tasks of the old step count as the new step's. */
         static const char *const follow[] = {
-            "UPDATE touches SET step = ?2 WHERE enrollment_id = ?1 AND step = ?3",
+            "UPDATE touches SET step = ?2 WHERE lead_id = (SELECT lead_id FROM enrollments"
+            " WHERE id = ?1) AND enrollment_id = ?1 AND step = ?3",
             "UPDATE tasks SET step = ?2 WHERE enrollment_id = ?1 AND step = ?3",
         };
         for (size_t k = 0; rc == 0 && k < 2 && rows[i].new_step != rows[i].step; k++) {
@@ -129,8 +130,12 @@ static int migrate_restart(struct store *st, struct store_req *req, struct recon
         " e.id, 'cadence', ?1, 'from_version', o.version, 'how', 'restart', 'from_step', e.step,"
         " 'step', 0) FROM enrollments e JOIN cadences o ON o.id = e.cadence_id"
         " WHERE o.name = ?1 AND e.cadence_id <> ?2 AND e.state IN ('active', 'paused')",
+        /* The leads' list lets SQLite find the touches through touches_lead. */
         "UPDATE touches SET state = 'cancelled', reason = 'cadence_restarted', updated_at = ?3"
-        " WHERE state IN ('scheduled', 'deferred') AND enrollment_id IN (SELECT e.id FROM"
+        " WHERE lead_id IN (SELECT e.lead_id FROM enrollments e JOIN cadences o"
+        " ON o.id = e.cadence_id WHERE o.name = ?1 AND e.cadence_id <> ?2"
+        " AND e.state IN ('active', 'paused'))"
+        " AND state IN ('scheduled', 'deferred') AND enrollment_id IN (SELECT e.id FROM"
         " enrollments e JOIN cadences o ON o.id = e.cadence_id WHERE o.name = ?1"
         " AND e.cadence_id <> ?2 AND e.state IN ('active', 'paused'))",
         "UPDATE tasks SET state = 'cancelled', done_at = ?3 WHERE state = 'open'"
@@ -229,9 +234,9 @@ static int move_one(struct store *st, struct store_req *req, struct reconcile_re
     static const char *const sql[] = {
         "UPDATE enrollments SET mailbox = ?3 WHERE id = ?1",
         "UPDATE touches SET mailbox = ?3, state = 'scheduled', reason = NULL, updated_at = ?4"
-        " WHERE enrollment_id = ?1 AND mailbox = ?2 AND state = 'deferred'"
+        " WHERE lead_id = ?5 AND enrollment_id = ?1 AND mailbox = ?2 AND state = 'deferred'"
         " AND reason = 'mailbox_paused'",
-        "UPDATE touches SET mailbox = ?3, updated_at = ?4 WHERE enrollment_id = ?1"
+        "UPDATE touches SET mailbox = ?3, updated_at = ?4 WHERE lead_id = ?5 AND enrollment_id = ?1"
         " AND mailbox = ?2 AND state IN ('scheduled', 'deferred')",
     };
     int rc = 0;
@@ -243,6 +248,8 @@ static int move_one(struct store *st, struct store_req *req, struct reconcile_re
         store_bind_text(s, 2, from);
         store_bind_text(s, 3, to);
         sqlite3_bind_int64(s, 4, req->now);
+        if (i > 0)
+            sqlite3_bind_int64(s, 5, lead);     /* the touches through touches_lead */
         rc = store_stmt_done(&st->wr, s);
     }
     if (rc == 0)

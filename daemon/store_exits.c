@@ -113,9 +113,12 @@ static int exit_one(struct store *st, struct store_req *req, const struct exit_r
     if (rc < 0 || changed == 0)
         return rc;
     /* What has not left yet never will; what is sending or sent keeps its
-     * own outcome (the touch state diagram allows no other move). */
+     * own outcome (the touch state diagram allows no other move). Touches
+     * are found through their lead (touches_lead): there is no index by
+     * enrollment. */
     rc = exit_update(st, "UPDATE touches SET state = 'cancelled', reason = ?2, updated_at = ?3"
-                     " WHERE enrollment_id = ?1 AND state IN ('scheduled', 'deferred')",
+                     " WHERE lead_id = (SELECT lead_id FROM enrollments WHERE id = ?1)"
+                     " AND enrollment_id = ?1 AND state IN ('scheduled', 'deferred')",
                      e->id, touch_reason, req->now, &touches);
     if (rc < 0)
         return rc;
@@ -123,7 +126,8 @@ static int exit_one(struct store *st, struct store_req *req, const struct exit_r
      * touch of it (tasks made by store_task_create()). */
     rc = exit_update(st, "UPDATE tasks SET state = 'cancelled', done_at = ?3"
                      " WHERE state = 'open' AND (enrollment_id = ?1 OR touch_id IN"
-                     " (SELECT id FROM touches WHERE enrollment_id = ?1))",
+                     " (SELECT id FROM touches WHERE lead_id ="
+                     " (SELECT lead_id FROM enrollments WHERE id = ?1) AND enrollment_id = ?1))",
                      e->id, touch_reason, req->now, &tasks);
     if (rc < 0)
         return rc;

@@ -288,9 +288,26 @@ static const char *const migration_7[] = {
     NULL,
 };
 
+/* 8: touches_state_due (state, due_at) held every touch ever made, and each
+ * state change moved its entry (scheduled -> sending -> sent: two deletes
+ * and two inserts in the table's largest index). The states that queries
+ * look up by are short-lived or small, so each gets a partial index that a
+ * touch enters and leaves once: deferred touches by due time (the releases,
+ * the review queue, a paused mailbox's waiting touches) and touches being
+ * sent (crash recovery, the throttle's count of first touches in flight).
+ * The scheduled ones are already in touches_due and touches_claim. Queries
+ * by enrollment (exits, stops, cadence migrations) go through touches_lead,
+ * with the enrollment's lead: each read the whole table before. */
+static const char *const migration_8[] = {
+    "DROP INDEX touches_state_due",
+    "CREATE INDEX touches_deferred ON touches(due_at) WHERE state = 'deferred'",
+    "CREATE INDEX touches_sending ON touches(step) WHERE state = 'sending'",
+    NULL,
+};
+
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
                                                  migration_4, migration_5, migration_6,
-                                                 migration_7 };
+                                                 migration_7, migration_8 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

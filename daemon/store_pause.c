@@ -85,15 +85,18 @@ static int stop_one(struct store *st, struct store_req *req, int64_t id, int64_t
                   " ended_at = ?3, due_at = NULL, paused_until = NULL WHERE id = ?1"
                   " AND state IN ('active', 'paused')",
                   id, NULL, req->now, 0, NULL);
-    /* What has not left yet never will; a touch in flight keeps its outcome. */
+    /* What has not left yet never will; a touch in flight keeps its outcome.
+     * Touches are found through their lead (touches_lead). */
     if (rc == 0)
         rc = run4(st, "UPDATE touches SET state = 'cancelled', reason = ?2, updated_at = ?3"
-                  " WHERE enrollment_id = ?1 AND state IN ('scheduled', 'deferred')",
+                  " WHERE lead_id = (SELECT lead_id FROM enrollments WHERE id = ?1)"
+                  " AND enrollment_id = ?1 AND state IN ('scheduled', 'deferred')",
                   id, "stopped", req->now, 0, &touches);
     if (rc == 0)
         rc = run4(st, "UPDATE tasks SET state = 'cancelled', done_at = ?3"
                   " WHERE state = 'open' AND (enrollment_id = ?1 OR touch_id IN"
-                  " (SELECT id FROM touches WHERE enrollment_id = ?1))", id, NULL, req->now, 0, &tasks);
+                  " (SELECT id FROM touches WHERE lead_id = (SELECT lead_id FROM enrollments"
+                  " WHERE id = ?1) AND enrollment_id = ?1))", id, NULL, req->now, 0, &tasks);
     if (rc < 0)
         return rc;
     return store_event_insert_json(st, req, lead, 0, "enrollment_stopped",

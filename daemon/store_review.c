@@ -44,7 +44,10 @@ int store_review_list(struct store *st, int limit, json_t **out)
     int rc = store_stmt(&st->rd,
         "SELECT t.id, t.lead_id, t.enrollment_id, e.cadence, t.step, t.mailbox, t.recipient,"
         " t.due_at, t.created_at,"
-        " (SELECT p.payload FROM touch_payloads p WHERE p.touch_id = t.id) FROM touches t"
+        " (SELECT p.payload FROM touch_payloads p WHERE p.touch_id = t.id)"
+        /* INDEXED BY: otherwise SQLite walks every touch in id order to
+         * serve the LIMIT; the queue is among the deferred ones. */
+        " FROM touches t INDEXED BY touches_deferred"
         " LEFT JOIN enrollments e ON e.id = t.enrollment_id"
         " WHERE t.state = 'deferred' AND t.reason = '" REVIEW_REASON "'"
         " ORDER BY t.id LIMIT ?1", &s);

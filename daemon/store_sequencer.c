@@ -399,16 +399,30 @@ int store_next_event_at(struct store *st, int64_t after, int64_t *at)
     sqlite3_stmt *s;
     /* Each branch reads the first row of an index walk in order (a min()
      * over "state IN (...)" or through enrollments_state would visit every
-     * row past ?1: all of the backlog, on each step of the test clock). */
+     * row past ?1: all of the backlog, on each step of the test clock).
+     * Scheduled touches are indexed by (channel, due_at) (touches_due): the
+     * channels are walked one index probe each (a skip-scan, recursive CTE
+     * ch), and each channel's first due time after ?1 is one more probe. */
     int rc = store_stmt(&st->rd,
+        "WITH RECURSIVE ch(c) AS ("
+        " SELECT (SELECT channel FROM touches INDEXED BY touches_due"
+        "  WHERE state = 'scheduled' AND channel IS NOT NULL ORDER BY channel LIMIT 1)"
+        " UNION ALL SELECT (SELECT channel FROM touches INDEXED BY touches_due"
+        "  WHERE state = 'scheduled' AND channel > ch.c ORDER BY channel LIMIT 1)"
+        "  FROM ch WHERE ch.c IS NOT NULL)"
         "SELECT min(t) FROM ("
         " SELECT (SELECT due_at FROM enrollments INDEXED BY enrollments_due"
         "  WHERE state = 'active' AND due_at IS NOT NULL AND due_at > ?1"
         "  ORDER BY due_at LIMIT 1) AS t"
-        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_state_due"
-        "  WHERE state = 'scheduled' AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
-        "  AND reason IS NOT 'mailbox_paused' ORDER BY due_at LIMIT 1)"
-        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_state_due"
+        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_due"
+        "  WHERE state = 'scheduled' AND channel = ch.c AND due_at > ?1"
+        "  AND reason IS NOT 'awaiting_review' AND reason IS NOT 'mailbox_paused'"
+        "  ORDER BY due_at LIMIT 1) FROM ch WHERE ch.c IS NOT NULL"
+        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_due"
+        "  WHERE state = 'scheduled' AND channel IS NULL AND due_at > ?1"
+        "  AND reason IS NOT 'awaiting_review' AND reason IS NOT 'mailbox_paused'"
+        "  ORDER BY due_at LIMIT 1)"
+        " UNION ALL SELECT (SELECT due_at FROM touches INDEXED BY touches_deferred"
         "  WHERE state = 'deferred' AND due_at > ?1 AND reason IS NOT 'awaiting_review'"
         "  AND reason IS NOT 'mailbox_paused' ORDER BY due_at LIMIT 1)"
         " UNION ALL SELECT (SELECT not_after FROM touches"

@@ -256,7 +256,7 @@ int store_touches_recover(struct store *st, int64_t *n)
         "INSERT INTO events (at, lead_id, touch_id, type, actor_kind, actor, data)"
         " SELECT ?1, lead_id, id, 'touch_in_doubt', 'system', NULL,"
         " json_object('from', 'sending', 'reason', 'interrupted', 'attempts', attempts)"
-        " FROM touches WHERE state = 'sending' ORDER BY id", &s);
+        " FROM touches INDEXED BY touches_sending WHERE state = 'sending' ORDER BY id", &s);
     if (rc == 0) {
         sqlite3_bind_int64(s, 1, now);
         rc = store_stmt_done(&st->wr, s);

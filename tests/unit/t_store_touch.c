@@ -95,7 +95,7 @@ int main(void)
     char path[600], want[96];
     json_t *row = NULL, *events = NULL;
 
-    tap_plan(56);
+    tap_plan(66);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/touch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -243,6 +243,57 @@ int main(void)
                "touch_get gives the payload's size");
     json_decref(row);
     store_close(st);
+    st = NULL;
+
+    /* Migration 8 replaces touches_state_due with partial indexes over the
+     * deferred and the sending touches; what read it still finds its rows:
+     * crash recovery (sending -> in_doubt) and the next due time, which
+     * walks the scheduled touches' channels (touches_due) one by one. */
+    snprintf(old, sizeof(old), "%s.v7", path);
+    tap_is_int(store_create_at_version(old, 7, &err), 0, "a store as version 7 made");
+    src = sqlite3_open(old, &db);
+    src = src != SQLITE_OK ? src : sqlite3_exec(db,
+        "INSERT INTO leads (id, email, stage, created_at, updated_at)"
+        " VALUES (1, 'ole@example.net', 'intelligence', 1, 1);"
+        "INSERT INTO touches (id, lead_id, kind, channel, state, reason, due_at,"
+        " idempotency_key, created_at, updated_at) VALUES"
+        " (20, 1, 'email', 'smtp', 'sending', NULL, 10, 'v7.20', 1, 1),"
+        " (21, 1, 'email', 'smtp', 'deferred', 'window_closed', 50, 'v7.21', 1, 1),"
+        " (22, 1, 'email', 'smtp', 'scheduled', NULL, 30, 'v7.22', 1, 1),"
+        " (23, 1, 'call', NULL, 'scheduled', NULL, 40, 'v7.23', 1, 1),"
+        " (24, 1, 'webhook', 'hook', 'scheduled', NULL, 25, 'v7.24', 1, 1),"
+        " (25, 1, 'email', 'smtp', 'deferred', 'awaiting_review', 20, 'v7.25', 1, 1)",
+        NULL, NULL, NULL);
+    sqlite3_close(db);
+    tap_is_int(src, SQLITE_OK, "touches in every indexed state in the old store");
+    tap_is_int(store_open(&loop, old, &st, &err), 0, "the version 7 store opens (migrated)");
+    store_status(st, &ss);
+    tap_ok(ss.touches[TOUCH_IN_DOUBT] == 1 && ss.touches[TOUCH_SENDING] == 0,
+           "the touch left sending is found (touches_sending) and is in_doubt");
+    int64_t at = -1;
+    static const int64_t after[] = { 0, 25, 30, 40, 50 }, expect[] = { 25, 30, 40, 50, 0 };
+    for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+        char what[160];
+        snprintf(what, sizeof(what), "the next event after %lld is at %lld (scheduled in "
+                 "channels hook, smtp and none, then deferred; never one awaiting review)",
+                 (long long)after[i], (long long)expect[i]);
+        tap_ok(store_next_event_at(st, after[i], &at) == 0 && at == expect[i], "%s", what);
+    }
+    store_close(st);
+    st = NULL;
+    src = sqlite3_open(old, &db);
+    sqlite3_stmt *q = NULL;
+    int idx = -1;
+    if (src == SQLITE_OK && sqlite3_prepare_v2(db, "SELECT group_concat(name, ' ') FROM"
+                                               " (SELECT name FROM sqlite_master WHERE type = 'index'"
+                                               " AND name IN ('touches_state_due', 'touches_deferred',"
+                                               " 'touches_sending') ORDER BY name)", -1, &q,
+                                               NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        idx = strcmp((const char *)sqlite3_column_text(q, 0), "touches_deferred touches_sending");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    tap_is_int(idx, 0, "touches_state_due is gone; touches_deferred and touches_sending exist");
     while (uv_loop_alive(&loop))
         uv_run(&loop, UV_RUN_DEFAULT);
     tap_is_int(uv_loop_close(&loop), 0, "the loop closes cleanly");

@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_checkpoint.h"
 #include "store_writer.h"
 
 #define STORE_STMT_SLOTS 128
@@ -44,6 +45,7 @@ struct store {
     struct store_conn rd;       /* loop thread: short indexed reads */
     struct store_conn wr;       /* writer thread: every write */
     struct store_writer writer;
+    struct store_checkpointer ck;   /* its own thread and connection */
     /* Event notifications (store_notify.c). */
     struct store_notify_set *notify;    /* writer thread only */
     bool notify_created;                /* writer thread: this batch made some */

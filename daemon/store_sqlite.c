@@ -94,6 +94,10 @@ int store_open(uv_loop_t *loop, const char *path, struct store **out, struct err
     rc = store_conn_open(&st->rd, path, true, err);
     if (rc < 0)
         goto fail;
+    /* The checkpointer first: the writer asks it for checkpoints. */
+    rc = store_checkpointer_start(&st->ck, path, err);
+    if (rc < 0)
+        goto fail;
     rc = store_writer_start(st, loop);
     if (rc < 0) {
         errbuf_set(err, rc, "store %s: cannot start the writer thread: %s", path,
@@ -105,6 +109,7 @@ int store_open(uv_loop_t *loop, const char *path, struct store **out, struct err
     return 0;
 
 fail:
+    store_checkpointer_stop(&st->ck);
     store_conn_close(&st->rd);
     store_conn_close(&st->wr);
     free(st);
@@ -116,6 +121,7 @@ void store_close(struct store *st)
     if (st == NULL)
         return;
     store_writer_stop(st);
+    store_checkpointer_stop(&st->ck);
     store_conn_close(&st->rd);
     /* With every reader gone, TRUNCATE empties the WAL, so the file is
      * whole on its own and the next open starts with a small log. */

@@ -4,10 +4,11 @@
  * many writes), gives each request its own SAVEPOINT so one failure does not
  * undo its neighbours, and sends the finished requests back to the loop
  * thread through a uv_async_t, where their completions run in queue order.
- * When no write has come for WRITER_IDLE_MS it runs a PASSIVE checkpoint (and
- * every WRITER_CHECKPOINT_COMMITS commits under constant load), so the loop
- * never pays for one and the WAL stays small, and gives the heap a burst
- * left free back to the system (malloc_trim).
+ * When no write has come for WRITER_IDLE_MS it asks the checkpointer thread
+ * (store_checkpoint.c) for a checkpoint (and every WRITER_CHECKPOINT_COMMITS
+ * commits under constant load), so neither the loop nor the writes queued
+ * here wait for one and the WAL stays small, and gives the heap a burst left
+ * free back to the system (malloc_trim).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -173,8 +174,7 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
 
 static void writer_checkpoint(struct store *st)
 {
-    /* PASSIVE never waits for readers; what it cannot copy waits for later. */
-    sqlite3_wal_checkpoint_v2(st->wr.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    store_checkpointer_request(&st->ck);
 }
 
 static void *writer_main(void *arg)
@@ -205,7 +205,7 @@ static void *writer_main(void *arg)
                 rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
             if (w->q_head != NULL || w->stopping)
                 continue;
-            /* Idle: checkpoint now, off the loop thread; and hand back to
+            /* Idle: ask for a checkpoint now; and hand back to
              * the system the heap a burst (an import, a large enrollment, a
              * day's sends) left free: glibc keeps it otherwise, and the
              * daemon's size would be that of its busiest minute. */

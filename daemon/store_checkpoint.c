@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_checkpoint.c: the checkpointer thread (store_checkpoint.h). */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_checkpoint.h"
+
+static void *checkpointer_main(void *arg)
+{
+    struct store_checkpointer *ck = arg;
+
+    pthread_setname_np(pthread_self(), "drumbeat-ckpt");
+    pthread_mutex_lock(&ck->mu);
+    for (;;) {
+        while (!ck->wanted && !ck->stopping)
+            pthread_cond_wait(&ck->cv, &ck->mu);
+        if (ck->stopping)
+            break;
+        ck->wanted = false;
+        pthread_mutex_unlock(&ck->mu);
+        /* PASSIVE never waits for readers or the writer: what it cannot
+         * copy now (pages a reader still needs) waits for the next one. */
+        int log_frames = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                           &log_frames, &copied);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn("msg=\"checkpoint failed; the WAL keeps the pages until the next one\""
+                     " error=\"%s\"", sqlite3_errmsg(ck->db));
+        pthread_mutex_lock(&ck->mu);
+        ck->runs++;
+        pthread_cond_broadcast(&ck->cv);
+    }
+    pthread_mutex_unlock(&ck->mu);
+    return NULL;
+}
+
+int store_checkpointer_start(struct store_checkpointer *ck, const char *path,
+                             struct errbuf *err)
+{
+    memset(ck, 0, sizeof(*ck));
+    int rc = sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int code = rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
+        errbuf_set(err, code, "store %s: cannot open the checkpoint connection: %s", path,
+                   ck->db != NULL ? sqlite3_errmsg(ck->db) : sqlite3_errstr(rc));
+        sqlite3_close(ck->db);
+        ck->db = NULL;
+        return code;
+    }
+    /* A connection learns that the file is in WAL mode when it first reads
+     * it; until then a checkpoint call does nothing. It never writes rows,
+     * so it never checkpoints on its own either. */
+    rc = sqlite3_exec(ck->db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        errbuf_set(err, -EIO, "store %s: cannot open the checkpoint connection: %s", path,
+                   sqlite3_errmsg(ck->db));
+        sqlite3_close(ck->db);
+        ck->db = NULL;
+        return -EIO;
+    }
+    pthread_mutex_init(&ck->mu, NULL);
+    pthread_cond_init(&ck->cv, NULL);
+    rc = pthread_create(&ck->thread, NULL, checkpointer_main, ck);
+    if (rc != 0) {
+        pthread_mutex_destroy(&ck->mu);
+        pthread_cond_destroy(&ck->cv);
+        sqlite3_close(ck->db);
+        ck->db = NULL;
+        return errbuf_set(err, -rc, "store %s: cannot start the checkpoint thread: %s", path,
+                          strerror(rc));
+    }
+    ck->started = true;
+    return 0;
+}
+
+void store_checkpointer_request(struct store_checkpointer *ck)
+{
+    if (!ck->started)
+        return;
+    pthread_mutex_lock(&ck->mu);
+    ck->wanted = true;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+}
+
+int64_t store_checkpointer_runs(struct store_checkpointer *ck)
+{
+    if (!ck->started)
+        return 0;
+    pthread_mutex_lock(&ck->mu);
+    int64_t n = ck->runs;
+    pthread_mutex_unlock(&ck->mu);
+    return n;
+}
+
+void store_checkpointer_stop(struct store_checkpointer *ck)
+{
+    if (!ck->started)
+        return;
+    pthread_mutex_lock(&ck->mu);
+    ck->stopping = true;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+    pthread_join(ck->thread, NULL);
+    pthread_mutex_destroy(&ck->mu);
+    pthread_cond_destroy(&ck->cv);
+    sqlite3_close(ck->db);
+    ck->db = NULL;
+    ck->started = false;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_checkpoint.h: the store's checkpointer thread. It copies the
+ * WAL's committed pages back into the database file (a PASSIVE checkpoint)
+ * on its own connection, when the writer asks: after a burst, once writes
+ * have paused, and every so many commits while they do not. A checkpoint of
+ * a large WAL takes seconds; run on the writer thread it held up every
+ * write queued behind it, while SQLite lets a checkpoint and the writer's
+ * appends to the WAL run side by side.
+ *
+ * Threads: request() from any thread (it never waits for a checkpoint);
+ * start() and stop() on the thread that opens and closes the store.
+ *
+ * Ownership: struct store_checkpointer is embedded in struct store; it owns
+ * its thread and its connection from start() until stop() has returned.
+ */
+#ifndef DRUMBEAT_STORE_CHECKPOINT_H
+#define DRUMBEAT_STORE_CHECKPOINT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+
+struct store_checkpointer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sqlite3 *db;             /* the checkpointer thread's own connection */
+    bool started;
+    bool wanted;             /* under mu: a request since the last checkpoint began */
+    bool stopping;           /* under mu */
+    int64_t runs;            /* under mu: checkpoints completed */
+};
+
+/* Opens a connection to path and starts the thread. 0 or a negative errno
+ * with err filled. */
+int store_checkpointer_start(struct store_checkpointer *ck, const char *path,
+                             struct errbuf *err);
+/* Asks for a checkpoint; requests made while one runs are served by one
+ * more checkpoint after it. */
+void store_checkpointer_request(struct store_checkpointer *ck);
+/* Checkpoints completed so far (for tests). */
+int64_t store_checkpointer_runs(struct store_checkpointer *ck);
+/* Lets a running checkpoint finish, ends the thread, closes the connection.
+ * Safe on a checkpointer that never started. */
+void store_checkpointer_stop(struct store_checkpointer *ck);
+
+#endif /* DRUMBEAT_STORE_CHECKPOINT_H */

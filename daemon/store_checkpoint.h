@@ -2,10 +2,11 @@
 /* daemon/store_checkpoint.h: the store's checkpointer thread. It copies the
  * WAL's committed pages back into the database file (a PASSIVE checkpoint)
  * on its own connection, when the writer asks: after a burst, once writes
- * have paused, and every so many commits while they do not. A checkpoint of
- * a large WAL takes seconds; run on the writer thread it held up every
- * write queued behind it, while SQLite lets a checkpoint and the writer's
- * appends to the WAL run side by side.
+ * have paused. A checkpoint of what a burst left in the WAL can take
+ * seconds; run on the writer thread it held up every write that came
+ * meanwhile, while SQLite lets a checkpoint and the writer's appends to the
+ * WAL run side by side. (Under constant load the writer checkpoints itself:
+ * store_writer.c says why.)
  *
  * Threads: request() from any thread (it never waits for a checkpoint);
  * start() and stop() on the thread that opens and closes the store.

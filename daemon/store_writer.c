@@ -5,10 +5,10 @@
  * undo its neighbours, and sends the finished requests back to the loop
  * thread through a uv_async_t, where their completions run in queue order.
  * When no write has come for WRITER_IDLE_MS it asks the checkpointer thread
- * (store_checkpoint.c) for a checkpoint (and every WRITER_CHECKPOINT_COMMITS
- * commits under constant load), so neither the loop nor the writes queued
- * here wait for one and the WAL stays small, and gives the heap a burst left
- * free back to the system (malloc_trim).
+ * (store_checkpoint.c) for a checkpoint, so a write that comes meanwhile does
+ * not wait for it, and gives the heap a burst left free back to the system
+ * (malloc_trim); under constant load it checkpoints itself every
+ * WRITER_CHECKPOINT_COMMITS commits, so the WAL stays small.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -172,9 +172,15 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
 #define WRITER_IDLE_MS 100
 #define WRITER_CHECKPOINT_COMMITS 1000
 
-static void writer_checkpoint(struct store *st)
+/* Under constant load the writer checkpoints itself, between two
+ * transactions: then the next transaction finds the WAL copied back (unless a
+ * reader still needs it) and starts it over from the beginning, so the file
+ * stays a few hundred megabytes at most. Done beside the writes, the copy
+ * would never catch up with them and the WAL would grow for the whole burst. */
+static void writer_checkpoint_now(struct store *st)
 {
-    store_checkpointer_request(&st->ck);
+    /* PASSIVE never waits for readers; what it cannot copy waits for later. */
+    sqlite3_wal_checkpoint_v2(st->wr.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static void *writer_main(void *arg)
@@ -211,7 +217,10 @@ static void *writer_main(void *arg)
              * daemon's size would be that of its busiest minute. */
             dirty = 0;
             pthread_mutex_unlock(&w->mu);
-            writer_checkpoint(st);
+            /* Idle: the checkpointer thread copies what a burst left in the
+             * WAL (seconds, for a large one), and a write that comes
+             * meanwhile does not wait for it. */
+            store_checkpointer_request(&st->ck);
             store_wr_import_cache_idle(st);
             malloc_trim(0);
             pthread_mutex_lock(&w->mu);
@@ -227,7 +236,7 @@ static void *writer_main(void *arg)
         bool committed = writer_run_batch(st, batch, &ok);
         if (committed && ++dirty >= WRITER_CHECKPOINT_COMMITS) {
             dirty = 0;
-            writer_checkpoint(st);
+            writer_checkpoint_now(st);
         }
 
         pthread_mutex_lock(&w->mu);

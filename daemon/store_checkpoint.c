@@ -18,6 +18,7 @@ static void *checkpointer_main(void *arg)
         if (ck->stopping)
             break;
         ck->wanted = false;
+        ck->running = true;
         pthread_mutex_unlock(&ck->mu);
         /* PASSIVE never waits for readers or the writer: what it cannot
          * copy now (pages a reader still needs) waits for the next one. */
@@ -29,6 +30,7 @@ static void *checkpointer_main(void *arg)
                      " error=\"%s\"", sqlite3_errmsg(ck->db));
         pthread_mutex_lock(&ck->mu);
         ck->runs++;
+        ck->running = false;
         pthread_cond_broadcast(&ck->cv);
     }
     pthread_mutex_unlock(&ck->mu);
@@ -75,14 +77,17 @@ int store_checkpointer_start(struct store_checkpointer *ck, const char *path,
     return 0;
 }
 
-void store_checkpointer_request(struct store_checkpointer *ck)
+int64_t store_checkpointer_request(struct store_checkpointer *ck)
 {
     if (!ck->started)
-        return;
+        return 0;
     pthread_mutex_lock(&ck->mu);
     ck->wanted = true;
+    /* One running now began before this request: the next one serves it. */
+    int64_t served_at = ck->runs + (ck->running ? 2 : 1);
     pthread_cond_broadcast(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
+    return served_at;
 }
 
 int64_t store_checkpointer_runs(struct store_checkpointer *ck)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/store_checkpoint.h: the store's checkpointer thread. It copies the
  * WAL's committed pages back into the database file (a PASSIVE checkpoint)
- * on its own connection, when the writer asks: after a burst, once writes
- * have paused. A checkpoint of what a burst left in the WAL can take
- * seconds; run on the writer thread it held up every write that came
- * meanwhile, while SQLite lets a checkpoint and the writer's appends to the
- * WAL run side by side. (Under constant load the writer checkpoints itself:
- * store_writer.c says why.)
+ * on its own connection, when the writer asks: once writes pause, and every
+ * so many commits while they do not. A checkpoint of a large WAL takes
+ * seconds; run on the writer thread it held up every write queued behind
+ * it, while SQLite lets a checkpoint and the writer's appends to the WAL run
+ * side by side. (Under load the writer then copies the little appended
+ * meanwhile itself, so the WAL can start over: store_writer.c.)
  *
  * Threads: request() from any thread (it never waits for a checkpoint);
  * start() and stop() on the thread that opens and closes the store.
@@ -32,6 +32,7 @@ struct store_checkpointer {
     sqlite3 *db;             /* the checkpointer thread's own connection */
     bool started;
     bool wanted;             /* under mu: a request since the last checkpoint began */
+    bool running;            /* under mu: a checkpoint is copying now */
     bool stopping;           /* under mu */
     int64_t runs;            /* under mu: checkpoints completed */
 };
@@ -41,8 +42,10 @@ struct store_checkpointer {
 int store_checkpointer_start(struct store_checkpointer *ck, const char *path,
                              struct errbuf *err);
 /* Asks for a checkpoint; requests made while one runs are served by one
- * more checkpoint after it. */
-void store_checkpointer_request(struct store_checkpointer *ck);
+ * more checkpoint after it. Returns the count of completed checkpoints
+ * (store_checkpointer_runs) at which this request is served, or 0 when the
+ * checkpointer is not running. */
+int64_t store_checkpointer_request(struct store_checkpointer *ck);
 /* Checkpoints completed so far (for tests). */
 int64_t store_checkpointer_runs(struct store_checkpointer *ck);
 /* Lets a running checkpoint finish, ends the thread, closes the connection.

@@ -7,7 +7,8 @@
  * data is IN_DOUBT while its batch-mates are not resent; a refused
  * connection retries and succeeds once the server is back; STARTTLS with a
  * self-signed certificate made here (verify off, with ca_file, and refused
- * without a CA, nothing sent in clear); AUTH right and wrong, the password
+ * without a CA or for a certificate made out to another name, nothing sent in
+ * clear); AUTH right and wrong, the password
  * never logged; implicit TLS (SMTPS) through the plugin's loopback relay
  * (delivery, in doubt after DATA, certificate refused, server down);
  * unsafe configurations refused at init. */
@@ -335,6 +336,18 @@ static void dropped_and_down(uv_loop_t *loop)
     stop_server(&s);
 }
 
+static int make_cert_named(const char *dir, const char *name, const char *san, char *cert,
+                           char *key, size_t len)
+{
+    char cmd[2400];
+    snprintf(cert, len, "%s/%s.pem", dir, name);
+    snprintf(key, len, "%s/%s.key", dir, name);
+    snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+             "-subj /CN=%s -addext subjectAltName=%s -keyout '%s' -out '%s' >/dev/null 2>&1",
+             name, san, key, cert);
+    return system(cmd) == 0 ? 0 : -EIO;
+}
+
 static int make_cert(const char *dir, char *cert, char *key, size_t len)
 {
     char cmd[2400];
@@ -362,7 +375,7 @@ static void starttls_and_auth(uv_loop_t *loop)
 
     snprintf(dir, sizeof(dir), "%s", tap_tmpdir());
     if (make_cert(dir, cert, key, sizeof(cert)) < 0) {
-        tap_skip(15, "openssl could not make a certificate");
+        tap_skip(18, "openssl could not make a certificate");
         return;
     }
     snprintf(extra, sizeof(extra), "\"tls\": {\"cert\": \"%s\", \"key\": \"%s\"}", cert, key);
@@ -404,6 +417,31 @@ static void starttls_and_auth(uv_loop_t *loop)
     plugins_free(p);
     test_instance_clear(&ci);
     stop_server(&s);
+
+    /* A certificate the CA file trusts, but made out to another name: the
+     * server at 127.0.0.1 is not the one it names, so nothing is sent. */
+    char other_cert[700], other_key[700];
+    if (make_cert_named(dir, "other.example", "DNS:other.example", other_cert, other_key,
+                        sizeof(other_cert)) == 0) {
+        snprintf(extra, sizeof(extra), "\"tls\": {\"cert\": \"%s\", \"key\": \"%s\"}",
+                 other_cert, other_key);
+        start_server(&s, extra, 0);
+        o = tls_opts(s.port, "starttls");
+        json_object_set_new(o, "ca_file", json_string(other_cert));
+        p = load(loop, o, &ci);
+        m = msg(46, "ada@example.com", "name@example.org", BODY2);
+        send_all(loop, p, &m, g, 1);
+        tap_is_int(g[0].res.outcome, DRUMBEAT_RETRY,
+                   "a trusted certificate for another name: RETRY");
+        tap_ok(strstr(g[0].detail, "mismatch") != NULL || strstr(g[0].detail, "does not name"),
+               "... the detail says the name is wrong: %s", g[0].detail);
+        tap_is_int(test_count_dir(s.dir), 0, "... and nothing was delivered");
+        plugins_free(p);
+        test_instance_clear(&ci);
+        stop_server(&s);
+    } else {
+        tap_skip(3, "openssl could not make a second certificate");
+    }
 
     /* A server without STARTTLS: required TLS sends nothing in clear. */
     start_server(&s, NULL, 0);
@@ -564,7 +602,7 @@ int main(void)
     /* The daemon ignores SIGPIPE; so must its stand-in, or a server that
      * hangs up kills the test. */
     signal(SIGPIPE, SIG_IGN);
-    tap_plan(73);
+    tap_plan(76);
     uv_loop_init(&loop);
     batch_delivered(&loop);
     replies_classified(&loop);

@@ -281,10 +281,12 @@ out:
 static void on_released(int status, int64_t n, void *arg)
 {
     struct sequencer *s = arg;
+    s->releasing = false;
     if (status == 0 && n > 0 && s->d->dispatch != NULL)
         dispatch_kick(s->d->dispatch);
     /* A touch released after its window closed (a cap's deferral that ran
-     * past it) waits for its next window: the sweep must see it now. */
+     * past it) waits for its next window: the sweep must see it now. The
+     * look also releases the next chunk, if this one was full. */
     if (status == 0 && n > 0)
         sequencer_kick(s);
 }
@@ -297,7 +299,9 @@ static int64_t touches_due(struct sequencer *s, int64_t now)
     size_t n = 0;
     store_touch_next_deferred(s->d->store, &deferred);
     if (deferred != 0 && deferred <= now) {
-        store_touches_release_deferred(s->d->store, on_released, s);
+        /* One release at a time; its completion kicks the next look. */
+        if (!s->releasing && store_touches_release_deferred(s->d->store, on_released, s) == 0)
+            s->releasing = true;
         deferred = 0;
     }
     if (store_touches_missed(s->d->store, now, ids, DUE_BATCH, &n, &next_close) == 0)

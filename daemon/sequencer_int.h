@@ -48,6 +48,7 @@ struct sequencer {
     int64_t timer_at;           /* daemon clock; 0 = not armed */
     struct id_set busy;         /* enrollments with a write in flight */
     bool kicked;                /* a look is armed for the next turn */
+    bool releasing;             /* a release of deferred touches is queued */
     struct seq_version *versions;
     size_t n_versions;
     char store_id[40];

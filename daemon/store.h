@@ -478,8 +478,12 @@ struct store_step_write {
     /* an event on the lead (NULL: none), data as compact JSON */
     const char *event, *event_data;
 };
-/* Deferred touches whose time has come go back to 'scheduled' (id = how
- * many). */
+/* Deferred touches whose time has come go back to 'scheduled', earliest
+ * first, at most STORE_RELEASE_CHUNK per call (id = how many): a million
+ * touches deferred to Monday morning are released in steps that claims can
+ * run between, each a small transaction, not one that holds the writer for
+ * seconds and keeps the old image of every page it changed in memory. */
+#define STORE_RELEASE_CHUNK 2000
 int store_touches_release_deferred(struct store *st, store_done_cb cb, void *arg);
 /* The earliest due_at of a deferred touch, 0 when none. */
 int store_touch_next_deferred(struct store *st, int64_t *at);

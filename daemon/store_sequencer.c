@@ -288,11 +288,14 @@ static int release_run(struct store *st, struct store_req *req)
 {
     sqlite3_stmt *s;
     int rc = store_stmt(&st->wr, "UPDATE touches SET state = 'scheduled', reason = NULL,"
-                        " updated_at = ?1 WHERE state = 'deferred' AND due_at <= ?1"
-                        " AND coalesce(reason, '') NOT IN ('awaiting_review', 'mailbox_paused')", &s);
+                        " updated_at = ?1 WHERE id IN (SELECT id FROM touches"
+                        " INDEXED BY touches_deferred WHERE state = 'deferred' AND due_at <= ?1"
+                        " AND coalesce(reason, '') NOT IN ('awaiting_review', 'mailbox_paused')"
+                        " ORDER BY due_at LIMIT ?2)", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, req->now);
+    sqlite3_bind_int(s, 2, STORE_RELEASE_CHUNK);
     rc = store_stmt_done(&st->wr, s);
     req->id = rc == 0 ? sqlite3_changes(st->wr.db) : 0;
     return rc;

@@ -95,7 +95,7 @@ int main(void)
     char path[600], want[96];
     json_t *row = NULL, *events = NULL;
 
-    tap_plan(66);
+    tap_plan(71);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/touch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -279,6 +279,28 @@ int main(void)
                  (long long)after[i], (long long)expect[i]);
         tap_ok(store_next_event_at(st, after[i], &at) == 0 && at == expect[i], "%s", what);
     }
+
+    /* Deferred touches are released in chunks of STORE_RELEASE_CHUNK,
+     * earliest first; a touch awaiting review is never released. 2,500 more
+     * (written by another connection, as a tool might) and touch 21. */
+    src = sqlite3_open(old, &db);
+    src = src != SQLITE_OK ? src : sqlite3_exec(db,
+        "WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < 3499)"
+        " INSERT INTO touches (id, lead_id, kind, channel, state, reason, due_at,"
+        " idempotency_key, created_at, updated_at)"
+        " SELECT i, 1, 'email', 'smtp', 'deferred', 'window_closed', 60, 'v7.' || i, 1, 1"
+        " FROM n", NULL, NULL, NULL);
+    sqlite3_close(db);
+    tap_is_int(src, SQLITE_OK, "2,500 more deferred touches");
+    static const int64_t chunks[] = { STORE_RELEASE_CHUNK, 2501 - STORE_RELEASE_CHUNK, 0 };
+    for (size_t i = 0; i < 3; i++) {
+        struct st_wait w = { 0 };
+        int rc = ST_WAIT(&loop, &w, store_touches_release_deferred(st, st_on_done, &w));
+        tap_ok(rc == 0 && w.id == chunks[i], "release %zu frees %lld touches (got %lld)", i + 1,
+               (long long)chunks[i], (long long)w.id);
+    }
+    store_status(st, &ss);
+    tap_ok(ss.touches[TOUCH_DEFERRED] == 1, "only the touch awaiting review is still deferred");
     store_close(st);
     st = NULL;
     src = sqlite3_open(old, &db);

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "store_checkpoint.h"
+#include "store_internal.h"
 
 static void *checkpointer_main(void *arg)
 {
@@ -22,9 +23,7 @@ static void *checkpointer_main(void *arg)
         pthread_mutex_unlock(&ck->mu);
         /* PASSIVE never waits for readers or the writer: what it cannot
          * copy now (pages a reader still needs) waits for the next one. */
-        int log_frames = 0, copied = 0;
-        int rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                           &log_frames, &copied);
+        int rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn("msg=\"checkpoint failed; the WAL keeps the pages until the next one\""
                      " error=\"%s\"", sqlite3_errmsg(ck->db));
@@ -41,27 +40,15 @@ int store_checkpointer_start(struct store_checkpointer *ck, const char *path,
                              struct errbuf *err)
 {
     memset(ck, 0, sizeof(*ck));
-    int rc = sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        int code = rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
-        errbuf_set(err, code, "store %s: cannot open the checkpoint connection: %s", path,
-                   ck->db != NULL ? sqlite3_errmsg(ck->db) : sqlite3_errstr(rc));
-        sqlite3_close(ck->db);
-        ck->db = NULL;
-        return code;
-    }
-    /* A connection learns that the file is in WAL mode when it first reads
-     * it; until then a checkpoint call does nothing. It never writes rows,
-     * so it never checkpoints on its own either. */
-    rc = sqlite3_exec(ck->db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0",
-                      NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        errbuf_set(err, -EIO, "store %s: cannot open the checkpoint connection: %s", path,
-                   sqlite3_errmsg(ck->db));
-        sqlite3_close(ck->db);
-        ck->db = NULL;
-        return -EIO;
-    }
+    /* Opened like the writer's connection: it reads journal_mode (a
+     * connection learns that the file is in WAL mode when it first reads
+     * it; until then a checkpoint call does nothing) and never checkpoints
+     * on its own. Only the handle is kept: no statement is ever prepared. */
+    struct store_conn conn = { 0 };
+    int rc = store_conn_open(&conn, path, false, err);
+    if (rc < 0)
+        return rc;
+    ck->db = conn.db;
     pthread_mutex_init(&ck->mu, NULL);
     pthread_cond_init(&ck->cv, NULL);
     rc = pthread_create(&ck->thread, NULL, checkpointer_main, ck);

@@ -84,6 +84,18 @@ static const char *jstr(json_t *o, const char *k)
     return v != NULL ? v : "(null)";
 }
 
+/* Runs sql on the store file at path through a connection of its own, as
+ * an older drumbeat or another tool would. Returns SQLite's result code. */
+static int exec_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
 int main(void)
 {
     uv_loop_t loop;
@@ -217,16 +229,14 @@ int main(void)
     sqlite3 *db = NULL;
     snprintf(old, sizeof(old), "%s.v6", path);
     tap_is_int(store_create_at_version(old, 6, &err), 0, "a store as version 6 made");
-    int src = sqlite3_open(old, &db);
-    src = src != SQLITE_OK ? src : sqlite3_exec(db,
+    int src = exec_on(old,
         "INSERT INTO leads (id, email, stage, created_at, updated_at)"
         " VALUES (1, 'ole@example.net', 'intelligence', 1, 1);"
         "INSERT INTO touches (id, lead_id, kind, channel, content_type, payload, state, due_at,"
         " idempotency_key, created_at, updated_at) VALUES (7, 1, 'email', 'smtp',"
         " 'message/rfc822', CAST('Subject: kept' || char(13, 10) || char(13, 10) || 'Hi' AS BLOB),"
         " 'scheduled', 1, 'old.7', 1, 1), (8, 1, 'call', NULL, NULL, NULL, 'scheduled', 1,"
-        " 'old.8', 1, 1)", NULL, NULL, NULL);
-    sqlite3_close(db);
+        " 'old.8', 1, 1)");
     tap_is_int(src, SQLITE_OK, "a touch with a payload and one without in the old store");
     tap_is_int(store_open(&loop, old, &st, &err), 0, "the version 6 store opens (migrated)");
     char *bytes = NULL;
@@ -251,8 +261,7 @@ int main(void)
      * walks the scheduled touches' channels (touches_due) one by one. */
     snprintf(old, sizeof(old), "%s.v7", path);
     tap_is_int(store_create_at_version(old, 7, &err), 0, "a store as version 7 made");
-    src = sqlite3_open(old, &db);
-    src = src != SQLITE_OK ? src : sqlite3_exec(db,
+    src = exec_on(old,
         "INSERT INTO leads (id, email, stage, created_at, updated_at)"
         " VALUES (1, 'ole@example.net', 'intelligence', 1, 1);"
         "INSERT INTO touches (id, lead_id, kind, channel, state, reason, due_at,"
@@ -262,9 +271,7 @@ int main(void)
         " (22, 1, 'email', 'smtp', 'scheduled', NULL, 30, 'v7.22', 1, 1),"
         " (23, 1, 'call', NULL, 'scheduled', NULL, 40, 'v7.23', 1, 1),"
         " (24, 1, 'webhook', 'hook', 'scheduled', NULL, 25, 'v7.24', 1, 1),"
-        " (25, 1, 'email', 'smtp', 'deferred', 'awaiting_review', 20, 'v7.25', 1, 1)",
-        NULL, NULL, NULL);
-    sqlite3_close(db);
+        " (25, 1, 'email', 'smtp', 'deferred', 'awaiting_review', 20, 'v7.25', 1, 1)");
     tap_is_int(src, SQLITE_OK, "touches in every indexed state in the old store");
     tap_is_int(store_open(&loop, old, &st, &err), 0, "the version 7 store opens (migrated)");
     store_status(st, &ss);
@@ -283,14 +290,12 @@ int main(void)
     /* Deferred touches are released in chunks of STORE_RELEASE_CHUNK,
      * earliest first; a touch awaiting review is never released. 2,500 more
      * (written by another connection, as a tool might) and touch 21. */
-    src = sqlite3_open(old, &db);
-    src = src != SQLITE_OK ? src : sqlite3_exec(db,
+    src = exec_on(old,
         "WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < 3499)"
         " INSERT INTO touches (id, lead_id, kind, channel, state, reason, due_at,"
         " idempotency_key, created_at, updated_at)"
         " SELECT i, 1, 'email', 'smtp', 'deferred', 'window_closed', 60, 'v7.' || i, 1, 1"
-        " FROM n", NULL, NULL, NULL);
-    sqlite3_close(db);
+        " FROM n");
     tap_is_int(src, SQLITE_OK, "2,500 more deferred touches");
     static const int64_t chunks[] = { STORE_RELEASE_CHUNK, 2501 - STORE_RELEASE_CHUNK, 0 };
     for (size_t i = 0; i < 3; i++) {

@@ -278,7 +278,11 @@ static int render_block(struct render *r, const struct template *t, uint32_t i,
     const struct tnode *n = &t->nodes[i];
     const struct template *bt = t;
     uint32_t from = i + 1, to = n->end;
-    /* The outermost override wins: the most derived template has the last word. */
+    const struct overrides *in_effect = ov;
+    /* The outermost override wins: the most derived template has the last word.
+     * Its body is part of the template that wrote it, so only the overrides
+     * outside that one apply inside it. That also ends {{$b}} blocks nested in
+     * an override of b: each step out drops one override. */
     for (const struct overrides *f = ov; f != NULL; f = f->outer) {
         for (uint32_t k = f->from; k < f->to; k = f->t->nodes[k].end) {
             const struct tnode *c = &f->t->nodes[k];
@@ -286,10 +290,11 @@ static int render_block(struct render *r, const struct template *t, uint32_t i,
                 bt = f->t;
                 from = k + 1;
                 to = c->end;
+                in_effect = f->outer;
             }
         }
     }
-    return render_range(r, bt, from, to, ind, ov);
+    return render_range(r, bt, from, to, ind, in_effect);
 }
 
 static int render_nested(struct render *r, const struct template *t, const struct tnode *n,

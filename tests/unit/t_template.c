@@ -222,6 +222,14 @@ static void partials_dir(void)
     f = fopen(path, "w");
     fputs("ok\n{{#a}}", f);
     fclose(f);
+    snprintf(path, sizeof path, "%s/frame.mustache", dir);
+    f = fopen(path, "w");
+    fputs("[{{$b}}default{{/b}}]", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/child.mustache", dir);
+    f = fopen(path, "w");
+    fputs("{{<frame}}{{$b}}C{{$c}}c{{/c}}{{/b}}{{/frame}}", f);
+    fclose(f);
     struct template_partials *p;
     tap_is_int(template_partials_new_dir(dir, &p), 0, "a partial set over a folder");
     memset(&opts, 0, sizeof opts);
@@ -231,6 +239,16 @@ static void partials_dir(void)
                "Thanks,\n  --\n  Ada\n.", "a standalone partial is indented; unknown names render empty");
     render("{{>loop}}", "{}");
     tap_is_int(last_rc, -ELOOP, "endless partial recursion is stopped");
+    /* An override's body belongs to the template that wrote it: a block of
+     * the same name inside it shows its own default (this recursed until the
+     * stack ran out, found by fuzz_template), and a grandchild's override
+     * still reaches a block nested in the child's override. */
+    tap_is_str(render("{{<frame}}{{$b}}x{{$b}}inner{{/b}}y{{/b}}{{/frame}}", "{}"), "[xinnery]",
+               "a block nested in its own override renders its default once");
+    tap_is_str(render("{{<child}}{{$c}}G{{/c}}{{/child}}", "{}"), "[CG]",
+               "a grandchild overrides a block inside the child's override");
+    tap_is_str(render("{{<child}}{{$b}}G{{/b}}{{/child}}", "{}"), "[G]",
+               "the most derived override of a block wins");
     render("{{>broken}}", "{}");
     tap_is_int(last_rc, -EINVAL, "a partial that does not compile fails the render");
     tap_ok(err.line == 2 && strstr(err.file, "broken.mustache") != NULL,
@@ -240,7 +258,7 @@ static void partials_dir(void)
 
 int main(void)
 {
-    tap_plan(49);
+    tap_plan(52);
     fallbacks();
     spintax();
     dates();

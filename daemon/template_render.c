@@ -19,6 +19,11 @@
 
 #define MAX_NESTING 100     /* partials and parents; recursion must end */
 #define MAX_EXPANSIONS (1u << 20)   /* {{>a}}{{>a}} nested 100 deep would be 2^100 */
+/* Sections over lists multiply: ten nested {{#list}} over five items visit
+ * 5^10 nodes. A render that does more work or writes more than any message
+ * could need stops with -E2BIG instead of holding a thread for minutes. */
+#define MAX_STEPS (1u << 21)
+#define MAX_OUTPUT (8u << 20)
 #define STACK_INLINE 32
 
 /* The indentation of a standalone partial: each piece, outermost first. */
@@ -45,6 +50,7 @@ struct render {
     struct errbuf *err;
     int nesting;
     unsigned expansions;
+    unsigned steps;
     bool dates_done;
     char today[32], weekday[16];
 };
@@ -150,6 +156,7 @@ static bool truthy(const json_t *v)
 static int note_missing(struct render *r, const char *name, size_t len)
 {
     struct template_output *o = r->out;
+    len = strnlen(name, len);   /* the list keeps C strings: a NUL ends the name */
     for (size_t i = 0; i < o->n_missing; i++)
         if (strlen(o->missing[i]) == len && memcmp(o->missing[i], name, len) == 0)
             return 0;
@@ -325,6 +332,10 @@ static int render_range(struct render *r, const struct template *t, uint32_t fro
     int rc = 0;
     for (uint32_t i = from; i < to && rc == 0; i++) {
         const struct tnode *n = &t->nodes[i];
+        if (++r->steps > MAX_STEPS || r->b.len > MAX_OUTPUT)
+            return errbuf_at(r->err, -E2BIG, t->name[0] ? t->name : NULL, NULL,
+                             "rendering takes more than %u steps or %u MiB (sections"
+                             " nested over long lists?)", MAX_STEPS, MAX_OUTPUT >> 20);
         if (ind != NULL && (n->flags & TF_BOL) && (rc = emit_indent(&r->b, ind)) < 0)
             break;
         switch (n->type) {
@@ -394,6 +405,7 @@ int template_render(const struct template *t, const json_t *context,
     r.stack = r.inline_stack;
     r.nesting = 0;
     r.expansions = 0;
+    r.steps = 0;
     r.dates_done = false;
     memset(out, 0, sizeof *out);
     if (context != NULL)

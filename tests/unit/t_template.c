@@ -151,6 +151,21 @@ static void missing_list(void)
     tap_ok(template_missing_name(&last, 5) == NULL, "out of range gives NULL");
     render("{{a}} {{n}} {{f}} {{z}}", "{\"a\":\"x\",\"n\":0,\"f\":false,\"z\":1.5}");
     tap_is_str(missing(), "", "numbers and booleans are values");
+
+    /* A name with a NUL in it (fuzz_template: the list grew once per item,
+     * and the lookups went quadratic) is listed once, up to the NUL. */
+    static const char nul_name[] = "{{#l}}{{a\0b}}{{/l}}";
+    struct template *t = NULL;
+    json_t *ctx = json_loads("{\"l\":[1,2,3]}", 0, NULL);
+    template_output_free(&last);
+    int rc = template_compile(nul_name, sizeof nul_name - 1, "t.mustache", &t, &err);
+    if (rc == 0)
+        rc = template_render(t, ctx, &opts, &last, &err);
+    tap_ok(rc == 0 && template_missing_count(&last) == 1 && strcmp(missing(), "a") == 0,
+           "a missing name with a NUL in it is listed once (rc %d, %zu listed)", rc,
+           template_missing_count(&last));
+    template_free(t);
+    json_decref(ctx);
 }
 
 static void data_is_data(void)
@@ -249,6 +264,18 @@ static void partials_dir(void)
                "a grandchild overrides a block inside the child's override");
     tap_is_str(render("{{<child}}{{$b}}G{{/b}}{{/child}}", "{}"), "[G]",
                "the most derived override of a block wins");
+    /* Twelve sections nested over a five-item list would visit 5^12 nodes. */
+    char deep[512] = "";
+    for (int k = 0; k < 12; k++)
+        strcat(deep, "{{#l}}");
+    strcat(deep, "x");
+    for (int k = 0; k < 12; k++)
+        strcat(deep, "{{/l}}");
+    render(deep, "{\"l\":[1,2,3,4,5]}");
+    tap_ok(last_rc == -E2BIG && strstr(err.what, "steps") != NULL,
+           "a render that multiplies past its budget stops with E2BIG (%s)", err.what);
+    tap_is_int(strlen(render("{{#l}}{{#l}}{{#l}}{{.}}{{/l}}{{/l}}{{/l}}", "{\"l\":[1,2,3,4,5]}")), 125,
+               "... while three nested over five items render all 125");
     render("{{>broken}}", "{}");
     tap_is_int(last_rc, -EINVAL, "a partial that does not compile fails the render");
     tap_ok(err.line == 2 && strstr(err.file, "broken.mustache") != NULL,
@@ -258,7 +285,7 @@ static void partials_dir(void)
 
 int main(void)
 {
-    tap_plan(52);
+    tap_plan(55);
     fallbacks();
     spintax();
     dates();

@@ -8,7 +8,8 @@
  * (store_checkpoint.c) for a checkpoint, so a write that comes meanwhile does
  * not wait for it, and gives the heap a burst left free back to the system
  * (malloc_trim); under constant load it does the same every
- * WRITER_CHECKPOINT_COMMITS commits, then copies what was appended meanwhile
+ * WRITER_CHECKPOINT_COMMITS commits or WRITER_CHECKPOINT_FRAMES frames of
+ * WAL, whichever comes first, then copies what was appended meanwhile
  * itself, so the WAL stays small (writer_checkpoint_now).
  */
 #include <errno.h>
@@ -172,6 +173,19 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
  * when writes never stop, so the WAL cannot grow without bound. */
 #define WRITER_IDLE_MS 100
 #define WRITER_CHECKPOINT_COMMITS 1000
+/* ... or once the WAL holds this many frames (64 MiB of 4 KiB pages): an
+ * import's commits each rewrite thousands of index pages, so 1,000 of them
+ * would leave gigabytes of WAL, all written to new blocks of the file. */
+#define WRITER_CHECKPOINT_FRAMES 16384
+
+/* SQLite calls this after each commit with the WAL's size in frames. */
+static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    *(int *)arg = frames;
+    return SQLITE_OK;
+}
 
 /* Under constant load a checkpoint is two steps. The checkpointer thread
  * copies the WAL while the writes go on (the bulk: seconds for a large one);
@@ -193,6 +207,11 @@ static void *writer_main(void *arg)
     struct store_writer *w = &st->writer;
     int64_t dirty = 0;              /* commits since the last checkpoint */
     int64_t ck_served_at = 0;       /* a checkpoint under load: its run, then ours */
+    int wal_frames = 0;             /* after the last commit */
+    int wal_base = 0;               /* at the last checkpoint asked for: a WAL
+                                       a reader holds asks once per 64 MiB */
+
+    sqlite3_wal_hook(st->wr.db, writer_wal_hook, &wal_frames);
 
     /* So `top -H`, perf and gdb tell it from the loop and the pool. */
     pthread_setname_np(pthread_self(), "drumbeat-store");
@@ -239,8 +258,12 @@ static void *writer_main(void *arg)
         int64_t ok = 0;
         st->notify_created = false;
         bool committed = writer_run_batch(st, batch, &ok);
-        if (committed && ++dirty >= WRITER_CHECKPOINT_COMMITS && ck_served_at == 0) {
+        if (wal_frames < wal_base)
+            wal_base = 0;                   /* the WAL started over */
+        if (committed && (++dirty >= WRITER_CHECKPOINT_COMMITS ||
+                          wal_frames - wal_base >= WRITER_CHECKPOINT_FRAMES) && ck_served_at == 0) {
             dirty = 0;
+            wal_base = wal_frames;
             ck_served_at = store_checkpointer_request(&st->ck);
             if (ck_served_at == 0)
                 writer_checkpoint_now(st);

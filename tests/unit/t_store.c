@@ -403,6 +403,23 @@ static void test_checkpointer(uv_loop_t *loop, struct store *st)
            "2,500 commits without a pause; the checkpointer ran under the load");
     tap_ok(read && max_frame < 1500, "the WAL started over: %u frames in it after %d commits",
            max_frame, commits);
+
+    /* Few commits that each write many pages (an import's) start the WAL
+     * over by its size: 60 commits of a 1.5 MB value write about 23,000
+     * frames, far from 1,000 commits but past 16,384 frames. */
+    size_t big_len = 1536 * 1024;
+    char *big = malloc(big_len);
+    commits = 0;
+    for (int i = 0; i < 60; i++) {
+        struct st_wait one = { 0 };
+        memset(big, 'a' + i % 26, big_len);   /* SQLite writes only the pages that differ */
+        commits += ST_WAIT(loop, &one, store_kv_set(st, "ckpt", "big", big, big_len, st_on_done,
+                                                    &one)) == 0;
+    }
+    free(big);
+    read = wal_backfill(st->path, &max_frame, &backfilled);
+    tap_ok(commits == 60 && read && max_frame < 16384,
+           "60 large commits: the WAL started over by its size (%u frames in it)", max_frame);
 }
 
 int main(void)
@@ -413,7 +430,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(91);
+    tap_plan(92);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];

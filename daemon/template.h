@@ -86,8 +86,9 @@ struct template_output {
  * opts may be NULL (escaping off, no partials, seed 0, UTC, now_ms 0).
  * Returns 0; -ENOMEM; -ELOOP when partials nest deeper than 100 levels
  * (or expand more than 2^20 times in one render); -E2BIG when the render
- * visits more than 2^21 tags and texts or writes more than 8 MiB (sections
- * nested over lists multiply);
+ * does more than 2^21 steps (a tag or text visited, weighted by the depth of
+ * sections around it) or writes more than 8 MiB (sections nested over lists
+ * multiply);
  * -EINVAL when a lazily loaded partial does not compile (err says where);
  * or the loader's error. err may be NULL. */
 int template_render(const struct template *t, const json_t *context,

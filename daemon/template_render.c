@@ -20,8 +20,9 @@
 #define MAX_NESTING 100     /* partials and parents; recursion must end */
 #define MAX_EXPANSIONS (1u << 20)   /* {{>a}}{{>a}} nested 100 deep would be 2^100 */
 /* Sections over lists multiply: ten nested {{#list}} over five items visit
- * 5^10 nodes. A render that does more work or writes more than any message
- * could need stops with -E2BIG instead of holding a thread for minutes. */
+ * 5^10 nodes. A render that does more work (nodes visited, each weighted by
+ * the context depth its lookups scan) or writes more than any message could
+ * need stops with -E2BIG instead of holding a thread for minutes. */
 #define MAX_STEPS (1u << 21)
 #define MAX_OUTPUT (8u << 20)
 #define STACK_INLINE 32
@@ -332,7 +333,10 @@ static int render_range(struct render *r, const struct template *t, uint32_t fro
     int rc = 0;
     for (uint32_t i = from; i < to && rc == 0; i++) {
         const struct tnode *n = &t->nodes[i];
-        if (++r->steps > MAX_STEPS || r->b.len > MAX_OUTPUT)
+        /* Each node is charged the context stack's depth too: a missing
+         * name's lookup scans every frame, and {{#obj}} nests without end. */
+        r->steps += 1 + (unsigned)r->n;
+        if (r->steps > MAX_STEPS || r->b.len > MAX_OUTPUT)
             return errbuf_at(r->err, -E2BIG, t->name[0] ? t->name : NULL, NULL,
                              "rendering takes more than %u steps or %u MiB (sections"
                              " nested over long lists?)", MAX_STEPS, MAX_OUTPUT >> 20);

@@ -269,6 +269,18 @@ static void partials_dir(void)
            "a render that multiplies past its budget stops with E2BIG (%s)", err.what);
     tap_is_int(strlen(render("{{#l}}{{#l}}{{#l}}{{.}}{{/l}}{{/l}}{{/l}}", "{\"l\":[1,2,3,4,5]}")), 125,
                "... while three nested over five items render all 125");
+    /* Inside 300 {{#o}} (o finds itself again), each missing name's lookup
+     * scans 300 frames: 10^4 visits cost 3 million lookups, and count so. */
+    char *wide = malloc(8192);
+    wide[0] = '\0';
+    for (int k = 0; k < 300; k++)
+        strcat(wide, "{{#o}}");
+    strcat(wide, "{{#l}}{{#l}}{{#l}}{{#l}}{{m}}{{/l}}{{/l}}{{/l}}{{/l}}");
+    for (int k = 0; k < 300; k++)
+        strcat(wide, "{{/o}}");
+    render(wide, "{\"o\":{\"x\":1},\"l\":[0,1,2,3,4,5,6,7,8,9]}");
+    tap_is_int(last_rc, -E2BIG, "a visit is charged the depth its lookups scan");
+    free(wide);
     render("{{>broken}}", "{}");
     tap_is_int(last_rc, -EINVAL, "a partial that does not compile fails the render");
     tap_ok(err.line == 2 && strstr(err.file, "broken.mustache") != NULL,
@@ -278,7 +290,7 @@ static void partials_dir(void)
 
 int main(void)
 {
-    tap_plan(55);
+    tap_plan(56);
     fallbacks();
     spintax();
     dates();

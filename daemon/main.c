@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/main.c: drumbeatd's command line; the work is in lifecycle.c. */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,6 @@ static void usage(FILE *out)
             "durably); SIGHUP reloads the configuration (an invalid one is rejected and the\n"
             "old one stays in force). Logs go to stderr as key=value lines.\n"
             "Exit status: 0 clean stop, 1 could not start, 2 invalid configuration.\n");
-}
-
-/* glibc hands a thread's free heap top back to the system as soon as it
- * passes 128 KiB, so the writer, which frees each request's statement
- * journal and row buffers, shrank and regrew its heap (page faults on every
- * page) once per transaction: a seventh of an import's time. The heap now
- * keeps what a burst freed; the writer gives it all back once idle
- * (malloc_trim in store_writer.c), so the size at rest is unchanged. Setting
- * the trim threshold also fixes the mmap threshold, so it is set here too:
- * blocks up to 4 MiB come from the heap and are reused, not mapped anew. */
-static void heap_keep_during_bursts(void)
-{
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
-    mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
 int main(int argc, char **argv)
@@ -115,6 +100,5 @@ int main(int argc, char **argv)
         usage(stderr);
         return 64;
     }
-    heap_keep_during_bursts();
     return lifecycle_run(&opts);
 }

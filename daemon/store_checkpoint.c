@@ -70,11 +70,20 @@ int64_t store_checkpointer_request(struct store_checkpointer *ck)
         return 0;
     pthread_mutex_lock(&ck->mu);
     ck->wanted = true;
+    ck->requests++;
     /* One running now began before this request: the next one serves it. */
     int64_t served_at = ck->runs + (ck->running ? 2 : 1);
     pthread_cond_broadcast(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
     return served_at;
+}
+
+int64_t store_checkpointer_requests(struct store_checkpointer *ck)
+{
+    pthread_mutex_lock(&ck->mu);
+    int64_t n = ck->requests;
+    pthread_mutex_unlock(&ck->mu);
+    return n;
 }
 
 int64_t store_checkpointer_runs(struct store_checkpointer *ck)

@@ -35,6 +35,7 @@ struct store_checkpointer {
     bool running;            /* under mu: a checkpoint is copying now */
     bool stopping;           /* under mu */
     int64_t runs;            /* under mu: checkpoints completed */
+    int64_t requests;        /* under mu: checkpoints asked for */
 };
 
 /* Opens a connection to path and starts the thread. 0 or a negative errno
@@ -46,6 +47,8 @@ int store_checkpointer_start(struct store_checkpointer *ck, const char *path,
  * (store_checkpointer_runs) at which this request is served, or 0 when the
  * checkpointer is not running. */
 int64_t store_checkpointer_request(struct store_checkpointer *ck);
+/* Checkpoints asked for so far (for tests). */
+int64_t store_checkpointer_requests(struct store_checkpointer *ck);
 /* Checkpoints completed so far (for tests). */
 int64_t store_checkpointer_runs(struct store_checkpointer *ck);
 /* Lets a running checkpoint finish, ends the thread, closes the connection.

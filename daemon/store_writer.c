@@ -8,9 +8,10 @@
  * (store_checkpoint.c) for a checkpoint, so a write that comes meanwhile does
  * not wait for it, and gives the heap a burst left free back to the system
  * (malloc_trim); under constant load it does the same every
- * WRITER_CHECKPOINT_COMMITS commits or WRITER_CHECKPOINT_FRAMES frames of
- * WAL, whichever comes first, then copies what was appended meanwhile
- * itself, so the WAL stays small (writer_checkpoint_now).
+ * WRITER_CHECKPOINT_COMMITS commits, or once the WAL has grown as large as
+ * the database (and at least WRITER_CHECKPOINT_FRAMES frames), whichever
+ * comes first, then copies what was appended meanwhile itself, so the WAL
+ * stays small (writer_checkpoint_now).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -173,10 +174,42 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
  * when writes never stop, so the WAL cannot grow without bound. */
 #define WRITER_IDLE_MS 100
 #define WRITER_CHECKPOINT_COMMITS 1000
-/* ... or once the WAL holds this many frames (64 MiB of 4 KiB pages): an
- * import's commits each rewrite thousands of index pages, so 1,000 of them
- * would leave gigabytes of WAL, all written to new blocks of the file. */
+/* ... or once the WAL has grown as large as the database, and at least this
+ * many frames (64 MiB of 4 KiB pages): an import's commits each rewrite
+ * thousands of index pages, so 1,000 of them would leave gigabytes of WAL.
+ * Relative to the database, not a fixed size: a day's sends on a store of
+ * millions of touches write a few thousand pages per batch, and a checkpoint
+ * every few batches (copying the same hot index pages each time) slowed each
+ * batch of 1,000 sends by a fifth at 1,000,000 enrollments. */
 #define WRITER_CHECKPOINT_FRAMES 16384
+
+/* The database's size in pages; 0 when it cannot be read (then the WAL's
+ * minimum size alone decides). */
+static int writer_db_pages(struct store *st)
+{
+    sqlite3_stmt *s;
+    int pages = 0;
+    if (store_stmt(&st->wr, "PRAGMA page_count", &s) < 0)
+        return 0;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        pages = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return pages;
+}
+
+/* Whether the WAL, grown by `grown` frames since the last checkpoint asked
+ * for, is due one. *limit starts at WRITER_CHECKPOINT_FRAMES; the database's
+ * size is read only when the WAL reaches it, and moves it on. */
+static bool writer_wal_due(struct store *st, int grown, int *limit)
+{
+    if (grown < *limit)
+        return false;
+    int pages = writer_db_pages(st);
+    if (grown >= pages)
+        return true;
+    *limit = pages;
+    return false;
+}
 
 /* SQLite calls this after each commit with the WAL's size in frames. */
 static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
@@ -209,7 +242,8 @@ static void *writer_main(void *arg)
     int64_t ck_served_at = 0;       /* a checkpoint under load: its run, then ours */
     int wal_frames = 0;             /* after the last commit */
     int wal_base = 0;               /* at the last checkpoint asked for: a WAL
-                                       a reader holds asks once per 64 MiB */
+                                       a reader holds asks once per limit */
+    int wal_limit = WRITER_CHECKPOINT_FRAMES;   /* frames past wal_base */
 
     sqlite3_wal_hook(st->wr.db, writer_wal_hook, &wal_frames);
 
@@ -261,9 +295,11 @@ static void *writer_main(void *arg)
         if (wal_frames < wal_base)
             wal_base = 0;                   /* the WAL started over */
         if (committed && (++dirty >= WRITER_CHECKPOINT_COMMITS ||
-                          wal_frames - wal_base >= WRITER_CHECKPOINT_FRAMES) && ck_served_at == 0) {
+                          writer_wal_due(st, wal_frames - wal_base, &wal_limit)) &&
+            ck_served_at == 0) {
             dirty = 0;
             wal_base = wal_frames;
+            wal_limit = WRITER_CHECKPOINT_FRAMES;
             ck_served_at = store_checkpointer_request(&st->ck);
             if (ck_served_at == 0)
                 writer_checkpoint_now(st);

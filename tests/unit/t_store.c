@@ -416,10 +416,43 @@ static void test_checkpointer(uv_loop_t *loop, struct store *st)
         commits += ST_WAIT(loop, &one, store_kv_set(st, "ckpt", "big", big, big_len, st_on_done,
                                                     &one)) == 0;
     }
-    free(big);
     read = wal_backfill(st->path, &max_frame, &backfilled);
     tap_ok(commits == 60 && read && max_frame < 16384,
            "60 large commits: the WAL started over by its size (%u frames in it)", max_frame);
+
+    /* On a database larger than that, the WAL may grow as large as the
+     * database before its size asks for a checkpoint: 48 values of 1.5 MB
+     * make about 18,500 pages; after a pause (the idle checkpoint), 45
+     * rewrites of them (17,280 frames) stay in the WAL, and 15 more take it
+     * past the database's size, so it starts over. */
+    for (int i = 0; i < 48; i++) {
+        struct st_wait one = { 0 };
+        snprintf(key, sizeof(key), "big%d", i);
+        memset(big, 'a' + i % 26, big_len);
+        ST_WAIT(loop, &one, store_kv_set(st, "ckpt", key, big, big_len, st_on_done, &one));
+    }
+    runs = store_checkpointer_runs(&st->ck);
+    for (int i = 0; i < 200 && store_checkpointer_runs(&st->ck) == runs; i++)
+        uv_sleep(20);
+    commits = 0;
+    int64_t asked = store_checkpointer_requests(&st->ck);
+    for (int i = 0; i < 60; i++) {
+        struct st_wait one = { 0 };
+        snprintf(key, sizeof(key), "big%d", i % 48);
+        memset(big, 'A' + i % 26, big_len);
+        commits += ST_WAIT(loop, &one, store_kv_set(st, "ckpt", key, big, big_len, st_on_done,
+                                                    &one)) == 0;
+        if (i == 44) {
+            read = wal_backfill(st->path, &max_frame, &backfilled);
+            tap_ok(read && max_frame >= 16384 && store_checkpointer_requests(&st->ck) == asked,
+                   "on a larger database, 45 large commits stay in the WAL (%u frames) and "
+                   "ask for no checkpoint", max_frame);
+        }
+    }
+    read = wal_backfill(st->path, &max_frame, &backfilled);
+    tap_ok(commits == 60 && read && max_frame < 16384,
+           "past the database's size, the WAL started over (%u frames in it)", max_frame);
+    free(big);
 }
 
 int main(void)
@@ -430,7 +463,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(92);
+    tap_plan(94);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];

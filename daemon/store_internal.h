@@ -137,9 +137,14 @@ int store_wr_touch_insert_at(struct store *st, int64_t now, const struct store_t
                              const char *state, const char *reason, int64_t not_after,
                              int64_t *id);
 
-/* store_lead_batch.c, writer thread, when it went idle: puts back the page
- * cache an import raised, once no import batch is queued. */
-void store_wr_import_cache_idle(struct store *st);
+/* store_import_burst.c. queued_add (any thread): an import batch was
+ * submitted (+1) or ran or was dropped (-1). begin (writer thread, as an
+ * import batch runs): raises the page cache and the heap's trim threshold.
+ * idle (writer thread, when it went idle): puts both back once no import
+ * batch is queued. */
+void store_import_queued_add(int n);
+int store_wr_import_begin(struct store *st);
+void store_wr_import_idle(struct store *st);
 
 /* store_payloads.c, writer thread: records (or replaces) a touch's message
  * bytes; a NULL payload removes them. */

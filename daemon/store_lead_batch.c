@@ -8,7 +8,6 @@
  * the same domain. A dry run does all of it inside a savepoint it rolls back.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,66 +42,11 @@ struct batch {
     bool queued;                /* counted in import_queued until it runs */
 };
 
-/* ---- the writer's page cache during an import ----
- * SQLite's default 2 MiB page cache turns every index lookup of a big import
- * into a pread; IMPORT_CACHE_KIB holds the hot index pages of millions of
- * leads. It is raised while import batches are queued and put back once the
- * writer is idle with none queued, so an idle daemon does not keep 32 MiB of
- * pages (issue 5's RSS target). import_queued counts batches submitted and not yet
- * run, over every store of the process (a second store's import only delays
- * the put-back); the value to put back is per writer thread, i.e. per store. */
-#define IMPORT_CACHE_KIB 32768
-static atomic_int import_queued;
-static _Thread_local int cache_before;      /* 0: not raised */
-
-static int cache_size_get(struct store *st, int *out)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "PRAGMA cache_size", &s);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0);
-    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
-    sqlite3_reset(s);
-    return rc;
-}
-
-static int cache_raise(struct store *st)
-{
-    int now = 0;
-    if (cache_before != 0)
-        return 0;
-    int rc = cache_size_get(st, &now);
-    if (rc < 0 || now == -IMPORT_CACHE_KIB)
-        return rc;
-    rc = store_exec(&st->wr, "PRAGMA cache_size = -32768");
-    if (rc == 0)
-        cache_before = now != 0 ? now : -2000;
-    return rc;
-}
-
-/* When the writer has been idle a while (store_writer.c) and no import
- * batch is queued, the cache goes back to its size (SQLite frees the pages
- * above the limit, and the writer then trims the heap). Not after each
- * batch: an import whose next batch is still being parsed would free and
- * fault in 32 MiB of pages per batch. */
-void store_wr_import_cache_idle(struct store *st)
-{
-    char sql[48];
-    if (cache_before == 0 || atomic_load(&import_queued) > 0)
-        return;
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", cache_before);
-    if (store_exec(&st->wr, sql) == 0)
-        cache_before = 0;
-}
-
 static void batch_unqueue(struct batch *b)
 {
     if (b->queued) {
         b->queued = false;
-        atomic_fetch_sub(&import_queued, 1);
+        store_import_queued_add(-1);
     }
 }
 
@@ -406,7 +350,7 @@ static int batch_run(struct store *st, struct store_req *req)
     struct batch *b = req->priv;
     bool dry = (b->flags & STORE_BATCH_DRY_RUN) != 0;
     batch_unqueue(b);
-    int rc = cache_raise(st);
+    int rc = store_wr_import_begin(st);
     if (rc == 0 && dry)
         rc = store_exec(&st->wr, "SAVEPOINT dry_run");
     if (rc == 0)
@@ -528,7 +472,7 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
     b->event_data = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
     b->queued = true;
-    atomic_fetch_add(&import_queued, 1);
+    store_import_queued_add(1);
     return store_writer_submit(st, req);
 
 oom:

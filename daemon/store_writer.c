@@ -279,7 +279,7 @@ static void *writer_main(void *arg)
              * WAL (seconds, for a large one), and a write that comes
              * meanwhile does not wait for it. */
             store_checkpointer_request(&st->ck);
-            store_wr_import_cache_idle(st);
+            store_wr_import_idle(st);
             malloc_trim(0);
             pthread_mutex_lock(&w->mu);
             continue;

@@ -256,6 +256,10 @@ check-long: all $(check_PROGRAMS) $(check_LTLIBRARIES)
 
 TESTS += $(check_PROGRAMS)
 # -- enrichment (store side) --
+check_PROGRAMS += %D%/unit/t_import_burst
+%C%_unit_t_import_burst_SOURCES = %D%/unit/t_import_burst.c %D%/unit/store_test_util.h
+%C%_unit_t_import_burst_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_import_burst_LDADD = $(TEST_LDADD)
 check_PROGRAMS += %D%/unit/t_enrich_store
 %C%_unit_t_enrich_store_SOURCES = %D%/unit/t_enrich_store.c %D%/unit/store_test_util.h
 %C%_unit_t_enrich_store_CFLAGS = $(TEST_CFLAGS)

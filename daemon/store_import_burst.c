@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_import_burst.c: what the writer thread raises while import
+ * batches are queued, and puts back once it is idle with none queued:
+ *
+ * - The page cache. SQLite's default 2 MiB turns every index lookup of a
+ *   big import into a pread; IMPORT_CACHE_KIB holds the hot index pages of
+ *   millions of leads. An idle daemon does not keep it (issue 5's RSS
+ *   target).
+ * - glibc's heap trim threshold. glibc hands a thread arena's free top back
+ *   to the system as soon as it passes 128 KiB, so the writer, which frees
+ *   each transaction's statement journal and row buffers, shrank and regrew
+ *   its heap (a page fault per page) at every commit: a seventh of an
+ *   import's time in perf. During the burst the heap keeps what it freed.
+ *   Not for good: glibc never shrinks a thread arena's top below the trim
+ *   threshold, not even in malloc_trim, so a daemon that kept it would stay
+ *   at its busiest size (64-72 MB at rest instead of 56 MB in bench_cadence
+ *   at 1,000,000 leads). Put back, the threshold is glibc's default again,
+ *   and the writer's free of the cache pages trims the arena.
+ *
+ * Threads: begin and idle run on the writer thread; queued_add from any.
+ * import_queued counts batches submitted and not yet run, over every store
+ * of the process (a second store's import only delays the put-back); the
+ * cache size to put back is per writer thread, i.e. per store. The heap
+ * setting is process-wide; the last store to go idle puts it back.
+ */
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "store_internal.h"
+
+#define IMPORT_CACHE_KIB 32768
+#define IMPORT_TRIM_THRESHOLD (128 << 20)
+#define IMPORT_MMAP_THRESHOLD (4 << 20)
+#define GLIBC_DEFAULT_THRESHOLD (128 << 10)     /* M_TRIM_ and M_MMAP_THRESHOLD */
+
+static atomic_int import_queued;
+static atomic_int heap_bursts;              /* writers with the heap setting raised */
+static _Thread_local int cache_before;      /* 0: not raised */
+
+void store_import_queued_add(int n)
+{
+    atomic_fetch_add(&import_queued, n);
+}
+
+static int cache_size_get(struct store *st, int *out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "PRAGMA cache_size", &s);
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(s, 0);
+    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_wr_import_begin(struct store *st)
+{
+    int now = 0;
+    if (cache_before != 0)
+        return 0;
+    int rc = cache_size_get(st, &now);
+    if (rc < 0 || now == -IMPORT_CACHE_KIB)
+        return rc;
+    char sql[48];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", -IMPORT_CACHE_KIB);
+    rc = store_exec(&st->wr, sql);
+    if (rc < 0)
+        return rc;
+    cache_before = now != 0 ? now : -2000;
+    if (atomic_fetch_add(&heap_bursts, 1) == 0) {
+        /* Setting one threshold fixes the other (glibc stops adapting the
+         * mmap threshold), so both are set: blocks up to 4 MiB come from the
+         * heap and are reused, not mapped anew for each batch. */
+        mallopt(M_TRIM_THRESHOLD, IMPORT_TRIM_THRESHOLD);
+        mallopt(M_MMAP_THRESHOLD, IMPORT_MMAP_THRESHOLD);
+    }
+    return 0;
+}
+
+/* Not after each batch: an import whose next batch is still being parsed
+ * would free and fault in 32 MiB of pages per batch. */
+void store_wr_import_idle(struct store *st)
+{
+    char sql[48];
+    if (cache_before == 0 || atomic_load(&import_queued) > 0)
+        return;
+    if (atomic_fetch_sub(&heap_bursts, 1) == 1) {
+        mallopt(M_TRIM_THRESHOLD, GLIBC_DEFAULT_THRESHOLD);
+        mallopt(M_MMAP_THRESHOLD, GLIBC_DEFAULT_THRESHOLD);
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", cache_before);
+    store_exec(&st->wr, sql);   /* on failure the larger cache stays: no harm */
+    cache_before = 0;
+}

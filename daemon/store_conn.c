@@ -182,6 +182,20 @@ int store_exec(struct store_conn *c, const char *sql)
     return rc == SQLITE_OK ? 0 : store_sqlite_errno(sqlite3_extended_errcode(c->db));
 }
 
+int store_query_int(struct store_conn *c, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(c, sql, &s);
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(c->db));
+    sqlite3_reset(s);
+    return rc;
+}
+
 int store_bind_text(sqlite3_stmt *s, int i, const char *text)
 {
     int rc = text != NULL ? sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT)

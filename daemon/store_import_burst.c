@@ -43,26 +43,12 @@ void store_import_queued_add(int n)
     atomic_fetch_add(&import_queued, n);
 }
 
-static int cache_size_get(struct store *st, int *out)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "PRAGMA cache_size", &s);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0);
-    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
-    sqlite3_reset(s);
-    return rc;
-}
-
 int store_wr_import_begin(struct store *st)
 {
-    int now = 0;
+    int64_t now = 0;
     if (cache_before != 0)
         return 0;
-    int rc = cache_size_get(st, &now);
+    int rc = store_query_int(&st->wr, "PRAGMA cache_size", &now);
     if (rc < 0 || now == -IMPORT_CACHE_KIB)
         return rc;
     char sql[48];
@@ -70,7 +56,7 @@ int store_wr_import_begin(struct store *st)
     rc = store_exec(&st->wr, sql);
     if (rc < 0)
         return rc;
-    cache_before = now != 0 ? now : -2000;
+    cache_before = now != 0 ? (int)now : -2000;
     if (atomic_fetch_add(&heap_bursts, 1) == 0) {
         /* Setting one threshold fixes the other (glibc stops adapting the
          * mmap threshold), so both are set: blocks up to 4 MiB come from the

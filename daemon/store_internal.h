@@ -67,6 +67,9 @@ int store_stmt(struct store_conn *c, const char *sql, sqlite3_stmt **out);
 int store_stmt_done(struct store_conn *c, sqlite3_stmt *stmt);
 /* Runs one literal SQL text (no parameters) with sqlite3_exec. */
 int store_exec(struct store_conn *c, const char *sql);
+/* Runs a literal SQL text (a count, a PRAGMA, an EXISTS) through the
+ * statement cache and reads its first row's first column as an integer. */
+int store_query_int(struct store_conn *c, const char *sql, int64_t *out);
 /* A negative errno for a SQLite result code (extended codes understood). */
 int store_sqlite_errno(int rc);
 

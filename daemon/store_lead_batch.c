@@ -85,14 +85,9 @@ static bool attrs_merge(json_t *old, json_t *new, bool overwrite)
 
 static int suppression_any(struct store *st, bool *any)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "SELECT EXISTS (SELECT 1 FROM suppression)", &s);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(s);
-    *any = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
-    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
-    sqlite3_reset(s);
+    int64_t n = 0;
+    int rc = store_query_int(&st->wr, "SELECT EXISTS (SELECT 1 FROM suppression)", &n);
+    *any = rc == 0 && n != 0;
     return rc;
 }
 

@@ -315,15 +315,10 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSIO
 
 static int read_user_version(struct store_conn *c, int *out)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(c, "PRAGMA user_version", &s);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0);
-    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(c->db));
-    sqlite3_reset(s);
+    int64_t v = 0;
+    int rc = store_query_int(c, "PRAGMA user_version", &v);
+    if (rc == 0)
+        *out = (int)v;
     return rc;
 }
 

@@ -143,20 +143,6 @@ int store_flush(struct store *st, store_done_cb cb, void *arg)
     return store_writer_submit(st, req);
 }
 
-static int count_query(struct store *st, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, sql, &s);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    rc = rc == SQLITE_ROW ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
-    sqlite3_reset(s);
-    return rc;
-}
-
 static int64_t file_size(const char *path, const char *suffix)
 {
     char name[600];
@@ -177,16 +163,16 @@ int store_status(struct store *st, struct store_status *out)
     snprintf(out->store_id, sizeof(out->store_id), "%s", st->store_id);
     out->schema_version = st->schema_version;
 
-    rc = count_query(st, "SELECT count(*) FROM leads", &out->leads);
+    rc = store_query_int(&st->rd, "SELECT count(*) FROM leads", &out->leads);
     /* Events are append-only with plain rowids, so the highest id is the
      * count, found in one index step instead of a full scan. */
     if (rc == 0)
-        rc = count_query(st, "SELECT coalesce(max(id), 0) FROM events", &out->events);
+        rc = store_query_int(&st->rd, "SELECT coalesce(max(id), 0) FROM events", &out->events);
     if (rc == 0)
-        rc = count_query(st, "SELECT count(*) FROM tasks WHERE state = 'open'",
+        rc = store_query_int(&st->rd, "SELECT count(*) FROM tasks WHERE state = 'open'",
                          &out->tasks_open);
     if (rc == 0)
-        rc = count_query(st, "SELECT count(*) FROM suppression", &out->suppressed);
+        rc = store_query_int(&st->rd, "SELECT count(*) FROM suppression", &out->suppressed);
     if (rc < 0)
         return rc;
 

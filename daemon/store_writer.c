@@ -14,6 +14,7 @@
  * stays small (writer_checkpoint_now).
  */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -187,14 +188,10 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
  * minimum size alone decides). */
 static int writer_db_pages(struct store *st)
 {
-    sqlite3_stmt *s;
-    int pages = 0;
-    if (store_stmt(&st->wr, "PRAGMA page_count", &s) < 0)
+    int64_t pages = 0;
+    if (store_query_int(&st->wr, "PRAGMA page_count", &pages) < 0)
         return 0;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        pages = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
-    return pages;
+    return pages < INT_MAX ? (int)pages : INT_MAX;
 }
 
 /* Whether the WAL, grown by `grown` frames since the last checkpoint asked

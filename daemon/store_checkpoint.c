@@ -80,6 +80,8 @@ int64_t store_checkpointer_request(struct store_checkpointer *ck)
 
 int64_t store_checkpointer_requests(struct store_checkpointer *ck)
 {
+    if (!ck->started)
+        return 0;
     pthread_mutex_lock(&ck->mu);
     int64_t n = ck->requests;
     pthread_mutex_unlock(&ck->mu);

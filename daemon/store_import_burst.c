@@ -14,8 +14,11 @@
  *   Not for good: glibc never shrinks a thread arena's top below the trim
  *   threshold, not even in malloc_trim, so a daemon that kept it would stay
  *   at its busiest size (64-72 MB at rest instead of 56 MB in bench_cadence
- *   at 1,000,000 leads). Put back, the threshold is glibc's default again,
- *   and the writer's free of the cache pages trims the arena.
+ *   at 1,000,000 leads). Put back, both thresholds have glibc's default
+ *   value again (128 KiB; glibc no longer adapts the mmap threshold once a
+ *   program set one), and the writer's free of the cache pages trims its
+ *   arena. mallopt changes process-wide settings that other threads' malloc
+ *   reads without a lock: each is one aligned word, read whole.
  *
  * Threads: begin and idle run on the writer thread; queued_add from any.
  * import_queued counts batches submitted and not yet run, over every store

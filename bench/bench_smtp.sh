@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=$(cd "${1:-.}" && pwd)
 N=${N:-10000}
-SESSIONS=${SESSIONS:-2}      # the daemon's window (64) over max_batch (50): 2 sessions
+SESSIONS=${SESSIONS:-2}      # channel_smtp's max_connections (default 2): the daemon's sessions
 PY=/usr/bin/python3
 work=$(mktemp -d "${TMPDIR:-/tmp}/drumbeat-bench-smtp-XXXXXX")
 SINK_PID= ; DPID=
@@ -117,7 +117,8 @@ cat >"$D/drumbeat.json" <<JSON
   "company": { "name": "Example Outreach Ltd", "postal_address": "1 Example Street, 75001 Paris" },
   "team": [ { "name": "Admin", "email": "admin@example.com", "token_file": "admin.token", "roles": ["admin"] } ],
   "channels": [ { "name": "relay", "plugin": "channel_smtp", "log_level": "debug",
-                  "options": { "host": "127.0.0.1", "port": $PORT, "tls": "none" } } ],
+                  "options": { "host": "127.0.0.1", "port": $PORT, "tls": "none",
+                               "max_connections": $SESSIONS } } ],
   "mailboxes": [ { "name": "ada", "address": "ada@example.com", "display_name": "Ada",
                    "channel": "relay", "daily_cap": 1000000000 } ]
 }

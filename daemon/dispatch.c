@@ -378,13 +378,15 @@ static void dispatch_run(struct dispatch *dp)
             continue;
         uint32_t max_batch = plugins_max_batch(dp->d->plugins, name);
         int batch = max_batch > 0 ? (int)max_batch : 1;
-        /* The window holds two batches (a channel's sessions), and one more
-         * batch may be claimed and composed ahead: the channel queues it and
-         * starts it the moment a session ends, instead of after that
-         * session's outcomes, the next claim and its composing. Claimed but
-         * not yet committed stays within window + one batch, which bounds
-         * what a crash leaves in_doubt (t_smtp_crash). */
-        int window = 2 * batch > DISPATCH_WINDOW ? 2 * batch : DISPATCH_WINDOW;
+        uint32_t at_once = plugins_channel_concurrency(dp->d->plugins, name);
+        int sessions = at_once > 0 && at_once < 256 ? (int)at_once : 2;
+        /* The window holds as many batches as the channel sends at once (its
+         * sessions), and one more batch may be claimed and composed ahead:
+         * the channel queues it and starts it the moment a session ends,
+         * instead of after that session's outcomes, the next claim and its
+         * composing. Claimed but not yet committed stays within window + one
+         * batch, which bounds what a crash leaves in_doubt (t_smtp_crash). */
+        int window = sessions * batch > DISPATCH_WINDOW ? sessions * batch : DISPATCH_WINDOW;
         int room = window + batch - chan->in_flight;
         /* Claim whole batches only: a trickle of one-touch claims after each
          * outcome would mean one SMTP session per message. An outcome kicks

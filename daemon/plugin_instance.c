@@ -231,6 +231,18 @@ uint32_t plugins_max_batch(struct plugins *p, const char *channel)
     return inst->desc.channel->max_batch > 0 ? inst->desc.channel->max_batch : 1;
 }
 
+uint32_t plugins_channel_concurrency(struct plugins *p, const char *channel)
+{
+    struct drumbeat_instance *inst = channel ? plugins_find(p, channel, DRUMBEAT_KIND_CHANNEL) : NULL;
+
+    if (inst == NULL || inst->st != INST_RUNNING)
+        return 0;
+    /* An older plugin's ops end before the member: never read past them. */
+    uint32_t n = inst->desc.abi_minor >= 2 && inst->desc.channel->concurrency != NULL
+               ? inst->desc.channel->concurrency(inst->state) : 0;
+    return n > 0 ? n : 2;
+}
+
 const char *plugins_channel_accepts(struct plugins *p, const char *channel)
 {
     struct drumbeat_instance *inst = channel ? plugins_find(p, channel, DRUMBEAT_KIND_CHANNEL) : NULL;

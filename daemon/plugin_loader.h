@@ -82,6 +82,9 @@ int plugins_send(struct plugins *p, const char *channel, const struct drumbeat_m
                  size_t n, plugins_done_cb cb, void *const *args);
 /* Largest batch the channel takes (>= 1), or 0 for an unknown channel. */
 uint32_t plugins_max_batch(struct plugins *p, const char *channel);
+/* How many batches the channel sends at once (its ops' concurrency, ABI
+ * 1.2; 2 when it does not say), or 0 for an unknown channel. */
+uint32_t plugins_channel_concurrency(struct plugins *p, const char *channel);
 /* The payload the channel wants for an email touch (its ops' accepts):
  * "message/rfc822" (the default) or "application/json"; NULL for an unknown
  * or failed channel. Borrowed from the plugin: use it before the next reload. */

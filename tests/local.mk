@@ -228,6 +228,7 @@ E2E_TESTS = %D%/integration/t_daemon_basics.sh %D%/integration/t_daemon_send.sh 
 E2E_TESTS += %D%/integration/t_render.sh
 # (channels/smtp) drumbeat send through channel_smtp to aiosmtpd
 E2E_TESTS += %D%/integration/t_smtp_send.sh
+E2E_TESTS += %D%/integration/t_smtp_sessions.sh
 # (channels/smtp) tls "implicit" (SMTPS) through the loopback TLS relay
 E2E_TESTS += %D%/integration/t_smtp_implicit_tls.sh
 # (import) drumbeat import, re-import, crash mid-import

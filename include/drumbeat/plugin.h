@@ -229,6 +229,16 @@ struct drumbeat_channel_ops {
      * document. Other payloads (notifications, raw bodies) reach every
      * channel as they were stored, with their own content_type. */
     const char *accepts;
+
+    /* ---- ABI 1.2: the host reads these only from plugins whose abi_minor
+     * is at least 2. ---- */
+
+    /* How many send() calls this instance works on at once (its sessions or
+     * connections; for channel_smtp, max_connections capped by
+     * server_connections). The dispatcher keeps that many batches claimed,
+     * plus one composed ahead, so a larger limit is used and no more is
+     * claimed than can be in flight. NULL, or 0: 2. */
+    uint32_t (*concurrency)(void *state);
 };
 
 struct drumbeat_enricher_ops {

@@ -357,9 +357,21 @@ static void smtp_fini(void *state)
     smtp_free(state);
 }
 
+/* The sessions this instance may run at once: the dispatcher claims that
+ * many batches (and one ahead), so none waits in our queue for long. */
+static uint32_t smtp_concurrency(void *state)
+{
+    const struct smtp_plugin *sp = state;
+    int n = sp->conf.max_connections;
+    if (sp->server != NULL && sp->server->limit < n)
+        n = sp->server->limit;
+    return n > 0 ? (uint32_t)n : 1;
+}
+
 static const struct drumbeat_channel_ops smtp_ops = {
     .send = smtp_send,
     .max_batch = 50,
+    .concurrency = smtp_concurrency,
 };
 
 const struct drumbeat_plugin drumbeat_plugin = {

@@ -20,9 +20,15 @@ Behaviour comes from a JSON file (--config FILE) and/or options:
                                         still written: the server may have kept it)
    "auth": {"user": "u", "password": "p"},  require AUTH PLAIN/LOGIN
    "tls": {"cert": "cert.pem", "key": "key.pem"},  offer and require STARTTLS
-   "implicit_tls": {"cert": "cert.pem", "key": "key.pem"}}
+   "implicit_tls": {"cert": "cert.pem", "key": "key.pem"},
                                         TLS from the first byte (SMTPS, port 465
                                         style); AUTH is then offered at once
+   "data_delay_ms": 200,                wait this long before answering DATA's
+                                        end (sessions then overlap)
+   "sessions_file": "sessions.json"}    keep {"open": N, "max_open": N,
+                                        "connections": N} there: the connections
+                                        open now, the most ever open at once,
+                                        and the total accepted
 Run it with /usr/bin/python3 (the python3 on PATH may lack aiosmtpd).
 """
 import argparse
@@ -43,7 +49,19 @@ class Handler:
         self.rules = cfg.get("rules", [])
         self.drop = set(a.lower() for a in cfg.get("drop_after_data", []))
         self.seq = 0
+        self.open = self.max_open = self.connections = 0
         os.makedirs(self.dir, exist_ok=True)
+
+    def count(self, delta):
+        self.open += delta
+        self.connections += delta > 0
+        self.max_open = max(self.max_open, self.open)
+        path = self.cfg.get("sessions_file")
+        if path:
+            with open(path + ".tmp", "w") as f:
+                json.dump({"open": self.open, "max_open": self.max_open,
+                           "connections": self.connections}, f)
+            os.rename(path + ".tmp", path)
 
     def rule(self, stage, address):
         for r in self.rules:
@@ -94,6 +112,9 @@ class Handler:
         return name
 
     async def handle_DATA(self, server, session, envelope):
+        delay = self.cfg.get("data_delay_ms", 0)
+        if delay:
+            await asyncio.sleep(delay / 1000)
         for rcpt in envelope.rcpt_tos:
             reply = self.rule("DATA", rcpt)
             if reply:
@@ -105,6 +126,18 @@ class Handler:
             server.transport.abort()
             return "250 2.0.0 never seen by the client"
         return "250 2.0.0 Ok: queued as Q%d-%s" % (self.seq, name)
+
+
+class CountingSMTP(SMTP):
+    """aiosmtpd's server, counting its connections (Handler.count)."""
+
+    def connection_made(self, transport):
+        self.event_handler.count(1)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc):
+        self.event_handler.count(-1)
+        super().connection_lost(exc)
 
 
 def authenticator(cfg):
@@ -146,7 +179,7 @@ async def main():
         kw.update(authenticator=authenticator(cfg), auth_required=True,
                   auth_require_tls="tls" in cfg)
     loop = asyncio.get_running_loop()
-    srv = await loop.create_server(lambda: SMTP(handler, **kw), "127.0.0.1", args.port,
+    srv = await loop.create_server(lambda: CountingSMTP(handler, **kw), "127.0.0.1", args.port,
                                    ssl=smtps)
     print(srv.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()

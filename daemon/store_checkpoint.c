@@ -78,24 +78,25 @@ int64_t store_checkpointer_request(struct store_checkpointer *ck)
     return served_at;
 }
 
-int64_t store_checkpointer_requests(struct store_checkpointer *ck)
+/* One of the counters, read under the lock. */
+static int64_t counter(struct store_checkpointer *ck, const int64_t *field)
 {
     if (!ck->started)
         return 0;
     pthread_mutex_lock(&ck->mu);
-    int64_t n = ck->requests;
+    int64_t n = *field;
     pthread_mutex_unlock(&ck->mu);
     return n;
 }
 
+int64_t store_checkpointer_requests(struct store_checkpointer *ck)
+{
+    return counter(ck, &ck->requests);
+}
+
 int64_t store_checkpointer_runs(struct store_checkpointer *ck)
 {
-    if (!ck->started)
-        return 0;
-    pthread_mutex_lock(&ck->mu);
-    int64_t n = ck->runs;
-    pthread_mutex_unlock(&ck->mu);
-    return n;
+    return counter(ck, &ck->runs);
 }
 
 void store_checkpointer_stop(struct store_checkpointer *ck)

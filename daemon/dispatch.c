@@ -379,7 +379,7 @@ static void dispatch_run(struct dispatch *dp)
         uint32_t max_batch = plugins_max_batch(dp->d->plugins, name);
         int batch = max_batch > 0 ? (int)max_batch : 1;
         uint32_t at_once = plugins_channel_concurrency(dp->d->plugins, name);
-        int sessions = at_once > 0 && at_once < 256 ? (int)at_once : 2;
+        int sessions = at_once == 0 ? 2 : at_once > 256 ? 256 : (int)at_once;
         /* The window holds as many batches as the channel sends at once (its
          * sessions), and one more batch may be claimed and composed ahead:
          * the channel queues it and starts it the moment a session ends,

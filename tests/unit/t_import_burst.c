@@ -4,7 +4,8 @@
  * its own); once the writer is idle with no batch queued, glibc's defaults
  * are back (the same block is mapped on its own, and freeing it gives it
  * back at once). Seen through mallinfo2()'s count of mapped blocks, so only
- * with glibc's allocator: under AddressSanitizer it is skipped.
+ * with glibc's allocator: under AddressSanitizer those three checks are
+ * skipped, and the batches still run.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -46,6 +47,18 @@ static bool mib_block_mapped(void)
     return mapped;
 }
 
+/* A check of glibc's heap, or a skip where AddressSanitizer replaced it. */
+static void heap_ok(bool cond, const char *name)
+{
+#ifdef UNDER_ASAN
+    (void)cond;
+    tap_skip(1, "AddressSanitizer replaces glibc's allocator");
+    (void)name;
+#else
+    tap_ok(cond, "%s", name);
+#endif
+}
+
 static void on_batch(int status, const struct store_lead_outcome *o, size_t n, void *arg)
 {
     struct seen *s = arg;
@@ -74,10 +87,7 @@ int main(void)
     struct errbuf err = { 0 };
     struct seen s;
 
-#ifdef UNDER_ASAN
-    tap_skip_all("AddressSanitizer replaces glibc's allocator");
-#endif
-    tap_plan(6);
+    tap_plan(7);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/burst.db", tap_tmpdir());
     if (store_open(&loop, path, &st, &err) < 0) {
@@ -86,7 +96,7 @@ int main(void)
     }
     import_one("ada@example.com", &s);
     tap_is_int(s.status, 0, "the import batch committed");
-    tap_ok(!s.block_mapped, "right after it, a 1 MiB block comes from the heap");
+    heap_ok(!s.block_mapped, "right after it, a 1 MiB block comes from the heap");
 
     /* The writer goes idle after 100 ms without writes and puts back. */
     bool back = false;
@@ -94,10 +104,11 @@ int main(void)
         uv_sleep(20);
         back = mib_block_mapped();
     }
-    tap_ok(back, "once the writer is idle, glibc's default threshold is back");
+    heap_ok(back, "once the writer is idle, glibc's default threshold is back");
 
     import_one("bob@example.com", &s);
-    tap_ok(s.status == 0 && !s.block_mapped, "a second import raises it again");
+    tap_is_int(s.status, 0, "a second import batch committed");
+    heap_ok(!s.block_mapped, "a second import raises it again");
 
     store_close(st);
     uv_run(&loop, UV_RUN_DEFAULT);

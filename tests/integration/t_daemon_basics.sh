@@ -4,7 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 out=$("$DRUMBEATD" --version); ok $? "drumbeatd --version exits 0"
-like "$out" '^drumbeatd [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI 1\.1\)' "--version names the version and the ABI"
+abi=$(awk '/define DRUMBEAT_ABI_MAJOR/ { M = $3 } /define DRUMBEAT_ABI_MINOR/ { m = $3 }
+           END { print M "\\." m }' "$top_srcdir/include/drumbeat/version.h")
+like "$out" "^drumbeatd [0-9]+\\.[0-9]+\\.[0-9]+ \\(plugin ABI $abi\\)" "--version names the version and the ABI of version.h"
 out=$("$DRUMBEATD" --help); ok $? "drumbeatd --help exits 0"
 like "$out" '--pidfile' "--help documents --pidfile"
 out=$("$DRUMBEAT" --help); ok $? "drumbeat --help exits 0"

@@ -23,6 +23,18 @@ static struct errbuf err;
  * the next call) or "<error ...>". */
 static int last_rc;
 
+/* Writes open n times, then middle, then close n times, into out (room for
+ * all of it is the caller's). */
+static void nest(char *out, const char *open, int n, const char *middle, const char *close)
+{
+    out[0] = '\0';
+    for (int k = 0; k < n; k++)
+        strcat(out, open);
+    strcat(out, middle);
+    for (int k = 0; k < n; k++)
+        strcat(out, close);
+}
+
 static const char *render_n(const char *src, size_t len, const char *json)
 {
     static char buf[4096];
@@ -258,12 +270,8 @@ static void partials_dir(void)
     tap_is_str(render("{{<child}}{{$b}}G{{/b}}{{/child}}", "{}"), "[G]",
                "the most derived override of a block wins");
     /* Twelve sections nested over a five-item list would visit 5^12 nodes. */
-    char deep[512] = "";
-    for (int k = 0; k < 12; k++)
-        strcat(deep, "{{#l}}");
-    strcat(deep, "x");
-    for (int k = 0; k < 12; k++)
-        strcat(deep, "{{/l}}");
+    char deep[512];
+    nest(deep, "{{#l}}", 12, "x", "{{/l}}");
     render(deep, "{\"l\":[1,2,3,4,5]}");
     tap_ok(last_rc == -E2BIG && strstr(err.what, "steps") != NULL,
            "a render that multiplies past its budget stops with E2BIG (%s)", err.what);
@@ -272,12 +280,7 @@ static void partials_dir(void)
     /* Inside 300 {{#o}} (o finds itself again), each missing name's lookup
      * scans 300 frames: 10^4 visits cost 3 million lookups, and count so. */
     char *wide = malloc(8192);
-    wide[0] = '\0';
-    for (int k = 0; k < 300; k++)
-        strcat(wide, "{{#o}}");
-    strcat(wide, "{{#l}}{{#l}}{{#l}}{{#l}}{{m}}{{/l}}{{/l}}{{/l}}{{/l}}");
-    for (int k = 0; k < 300; k++)
-        strcat(wide, "{{/o}}");
+    nest(wide, "{{#o}}", 300, "{{#l}}{{#l}}{{#l}}{{#l}}{{m}}{{/l}}{{/l}}{{/l}}{{/l}}", "{{/o}}");
     render(wide, "{\"o\":{\"x\":1},\"l\":[0,1,2,3,4,5,6,7,8,9]}");
     tap_is_int(last_rc, -E2BIG, "a visit is charged the depth its lookups scan");
     free(wide);

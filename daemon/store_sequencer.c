@@ -170,14 +170,19 @@ static int step_run(struct store *st, struct store_req *req)
     sqlite3_stmt *s;
     int rc;
 
-    /* The guard: the enrollment must still be where the sequencer read it. */
-    rc = store_stmt(&st->wr,
-        "UPDATE enrollments SET step = ?3, due_at = ?4,"
-        " step_started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE step_started_at END,"
-        " state = CASE WHEN ?6 THEN 'completed' ELSE state END,"
-        " ended_at = CASE WHEN ?6 THEN ?7 ELSE ended_at END,"
-        " reason = CASE WHEN ?6 THEN 'completed' ELSE reason END"
-        " WHERE id = ?1 AND step = ?2 AND state = 'active' AND due_at IS NOT NULL", &s);
+    /* The guard: the enrollment must still be where the sequencer read it.
+     * Two statements, because SQLite rewrites an index entry whenever its
+     * column is assigned, even to the same value: a move that also said
+     * "state = state" rewrote enrollments_state and enrollments_cadence
+     * for every step of every enrollment, twice the row's cost. */
+    rc = store_stmt(&st->wr, w->finish
+        ? "UPDATE enrollments SET step = ?3, due_at = ?4,"
+          " step_started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE step_started_at END,"
+          " state = 'completed', ended_at = ?6, reason = 'completed'"
+          " WHERE id = ?1 AND step = ?2 AND state = 'active' AND due_at IS NOT NULL"
+        : "UPDATE enrollments SET step = ?3, due_at = ?4,"
+          " step_started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE step_started_at END"
+          " WHERE id = ?1 AND step = ?2 AND state = 'active' AND due_at IS NOT NULL", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, w->enrollment_id);
@@ -186,8 +191,8 @@ static int step_run(struct store *st, struct store_req *req)
     if (w->next_due > 0)
         sqlite3_bind_int64(s, 4, w->next_due);
     sqlite3_bind_int64(s, 5, w->next_started);
-    sqlite3_bind_int(s, 6, w->finish);
-    sqlite3_bind_int64(s, 7, req->now);
+    if (w->finish)
+        sqlite3_bind_int64(s, 6, req->now);
     if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
     if (sqlite3_changes(st->wr.db) != 1)

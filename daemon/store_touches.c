@@ -178,11 +178,15 @@ static int touch_finish_run(struct store *st, struct store_req *req)
         return -EINVAL;
 
     const char *to = touch_state_format(o->state);
-    rc = store_stmt(&st->wr,
-        "UPDATE touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
-        " updated_at = ?7, sent_at = CASE WHEN ?2 = 'sent' THEN ?7 ELSE sent_at END,"
-        " due_at = CASE WHEN ?8 > 0 THEN ?8 ELSE due_at END"
-        " WHERE id = ?1", &s);
+    /* A send, the common end, assigns neither due_at nor a kept sent_at:
+     * SQLite rewrites the entries of every index over an assigned column,
+     * even when its value stays the same (store_sequencer.c, step_run). */
+    rc = store_stmt(&st->wr, o->state == TOUCH_SENT
+        ? "UPDATE touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
+          " updated_at = ?7, sent_at = ?7 WHERE id = ?1"
+        : "UPDATE touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
+          " updated_at = ?7, due_at = CASE WHEN ?8 > 0 THEN ?8 ELSE due_at END"
+          " WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, t->touch_id);
@@ -193,8 +197,9 @@ static int touch_finish_run(struct store *st, struct store_req *req)
     store_bind_text(s, 5, o->enhanced);
     store_bind_text(s, 6, o->detail);
     sqlite3_bind_int64(s, 7, req->now);
-    sqlite3_bind_int64(s, 8, o->state == TOUCH_SCHEDULED || o->state == TOUCH_DEFERRED
-                                 ? o->retry_at : 0);
+    if (o->state != TOUCH_SENT)
+        sqlite3_bind_int64(s, 8, o->state == TOUCH_SCHEDULED || o->state == TOUCH_DEFERRED
+                                     ? o->retry_at : 0);
     rc = store_stmt_done(&st->wr, s);
     if (rc < 0)
         return rc;

@@ -86,6 +86,8 @@ like "$(cat "$msg")" 'In-Reply-To: <[0-9a-f]+\.e[0-9]+\.s0@example\.com>' "threa
 like "$(cat "$msg")" 'Subject: Re: ' "with Re: on the intro's subject"
 is "$(q "SELECT state || ' ' || reason FROM enrollments WHERE id = $enr")" "completed completed" \
    "the cadence completed"
+is "$(q "SELECT ended_at IS NOT NULL AND ended_at >= step_started_at FROM enrollments WHERE id = $enr")" 1 \
+   "its end time is recorded"
 
 eve="(SELECT id FROM leads WHERE email = 'eve@eps.example')"
 is "$(q "SELECT state || ' ' || reason FROM touches WHERE lead_id = $eve AND step = 0")" \

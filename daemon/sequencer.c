@@ -215,14 +215,24 @@ static void run_one(struct sequencer *s, int64_t id, int64_t now)
     if (store_enrollment_get(s->d->store, id, &e) < 0)
         return;
     v = seq_version_get(s, json_integer_value(json_object_get(e, "cadence_id")));
-    if (v == NULL || store_lead_get(s->d->store, json_integer_value(json_object_get(e, "lead_id")),
-                                    &lead) < 0) {
+    int64_t lead_id = json_integer_value(json_object_get(e, "lead_id"));
+    /* Most runs start a wait (the one after each email): that needs only
+     * the lead's zone, not the whole lead with its attributes and owners. */
+    int waiting = 0;
+    if (v != NULL && store_lead_zone(s->d->store, lead_id, &lead) == 0)
+        waiting = seq_wait_pending(v, e, lead, now, &w);
+    if (waiting > 0)
+        goto write;
+    json_decref(lead);
+    lead = NULL;
+    if (v == NULL || store_lead_get(s->d->store, lead_id, &lead) < 0) {
         log_error("msg=\"cannot run an enrollment: its cadence version or lead is gone\" "
                   "enrollment=%lld", (long long)id);
         goto out;
     }
     if (seq_step_decide(s, v, e, lead, now, &w, &touch, &hold, &payload) < 0)
         goto out;
+write:;
     struct step_call *c = calloc(1, sizeof(*c));
     if (c == NULL)
         goto out;

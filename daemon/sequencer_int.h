@@ -71,6 +71,14 @@ int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
                     const json_t *lead, int64_t now, struct store_step_write *w,
                     struct store_touch_in *touch, json_t **hold, char **payload);
 
+/* sequencer_step.c: when the enrollment e is at a wait step that has not
+ * ended by now, fills w with the move seq_step_decide would make (to the
+ * next step, due when the wait ends) and returns 1. lead needs only its
+ * time fields (store_lead_zone). 0 when the step is anything else or the
+ * wait is over (decide with the whole lead), or a negative errno. */
+int seq_wait_pending(struct seq_version *v, const json_t *e, const json_t *lead, int64_t now,
+                     struct store_step_write *w);
+
 /* sequencer_step.c: the message email step `step` (0-based) of v would
  * send to lead, built exactly as the sequencer builds it when the step runs
  * at now (its Date is the lead's next window opening at or after now). e

@@ -365,6 +365,46 @@ static int decide_call(struct sequencer *s, struct seq_version *v, size_t i, con
     return 0;
 }
 
+/* The move that waits out step i (wait_end > now), as seq_step_decide
+ * records it. */
+static void wait_move(struct store_step_write *w, size_t i, int64_t end)
+{
+    w->next_step = (int)i + 1;
+    w->next_due = end;
+    w->next_started = end;
+}
+
+static void step_write_init(struct store_step_write *w, const json_t *e, size_t i)
+{
+    memset(w, 0, sizeof(*w));
+    w->enrollment_id = json_integer_value(json_object_get(e, "id"));
+    w->lead_id = json_integer_value(json_object_get(e, "lead_id"));
+    w->at_step = (int)i;
+}
+
+int seq_wait_pending(struct seq_version *v, const json_t *e, const json_t *lead, int64_t now,
+                     struct store_step_write *w)
+{
+    const struct cadence_def *d = v->def;
+    size_t i = (size_t)json_integer_value(json_object_get(e, "step"));
+    if (i >= d->n_steps || d->steps[i].type != CADENCE_STEP_WAIT)
+        return 0;
+    struct window_rules r;
+    struct errbuf err = { 0 };
+    int rc = seq_rules_for_lead(v, lead, &r, &err);
+    if (rc < 0)
+        return 0;              /* the whole decision logs why */
+    int64_t end = 0;
+    rc = wait_end(&d->steps[i], &r, json_integer_value(json_object_get(e, "step_started_at")),
+                  &end);
+    window_rules_clear(&r);
+    if (rc < 0 || end <= now)
+        return rc < 0 ? rc : 0;
+    step_write_init(w, e, i);
+    wait_move(w, i, end);
+    return 1;
+}
+
 int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
                     const json_t *lead, int64_t now, struct store_step_write *w,
                     struct store_touch_in *touch, json_t **hold, char **payload)
@@ -376,12 +416,9 @@ int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
     int64_t started = json_integer_value(json_object_get(e, "step_started_at"));
     int rc;
 
-    memset(w, 0, sizeof(*w));
+    step_write_init(w, e, i);
     memset(touch, 0, sizeof(*touch));
     *hold = json_array();
-    w->enrollment_id = json_integer_value(json_object_get(e, "id"));
-    w->lead_id = json_integer_value(json_object_get(e, "lead_id"));
-    w->at_step = (int)i;
     touch->lead_id = w->lead_id;
     touch->enrollment_id = w->enrollment_id;
     if ((rc = seq_rules_for_lead(v, lead, &r, &err)) < 0) {
@@ -403,9 +440,7 @@ int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
             if ((rc = wait_end(st, &r, started, &end)) < 0)
                 break;
             if (end > now) {
-                w->next_step = (int)i + 1;
-                w->next_due = end;
-                w->next_started = end;
+                wait_move(w, i, end);
                 break;
             }
             started = end;

@@ -117,6 +117,10 @@ int store_lead_upsert(struct store *st, const struct store_lead_in *in,
                       const struct store_actor *actor, store_done_cb cb, void *arg);
 /* The lead as a JSON object (all columns, attrs, owners per role), or -ENOENT. */
 int store_lead_get(struct store *st, int64_t lead_id, json_t **out);
+/* Loop thread: only what a lead's time rules read ({id, timezone,
+ * country}; a wait step needs no more), as a new object in *out. 0, -ENOENT,
+ * or a negative errno. */
+int store_lead_zone(struct store *st, int64_t lead_id, json_t **out);
 
 /* ---- many leads in one transaction (imports) ---- */
 enum store_lead_result {

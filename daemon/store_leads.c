@@ -174,6 +174,21 @@ fail:
     return rc;
 }
 
+int store_lead_zone(struct store *st, int64_t lead_id, json_t **out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->rd, "SELECT id, timezone, country FROM leads WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, lead_id);
+    rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? store_row_json(s) : NULL;
+    rc = rc == SQLITE_ROW ? (*out != NULL ? 0 : -ENOMEM)
+       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
+    sqlite3_reset(s);
+    return rc;
+}
+
 int store_lead_find_by_email(struct store *st, const char *email, int64_t *lead_id)
 {
     sqlite3_stmt *s;

@@ -134,7 +134,8 @@ static void test_leads(uv_loop_t *loop, struct store *st)
     tap_ok(id > 0, "the completion carries the lead id");
 
     struct store_lead_in in2 = { .email = "bob@example.COM", .first_name = "Robert",
-                                 .company = "Acme", .attrs = attrs2 };
+                                 .company = "Acme", .country = "FR",
+                                 .timezone = "Europe/Paris", .attrs = attrs2 };
     tap_is_int(ST_WAIT(loop, &w, store_lead_upsert(st, &in2, &person, st_on_done, &w)), 0,
                "second upsert");
     tap_is_int(w.id, id, "same email, same lead");
@@ -154,6 +155,16 @@ static void test_leads(uv_loop_t *loop, struct store *st)
            json_integer_value(json_object_get(a, "b")) == 3,
            "attrs are parsed JSON; known keys kept, new keys added");
     json_decref(lead);
+    json_t *zone = NULL;
+    tap_is_int(store_lead_zone(st, id, &zone), 0, "lead_zone");
+    tap_ok(json_object_size(zone) == 3 && json_integer_value(json_object_get(zone, "id")) == id &&
+           strcmp(json_string_value(json_object_get(zone, "timezone")), "Europe/Paris") == 0 &&
+           strcmp(json_string_value(json_object_get(zone, "country")), "FR") == 0,
+           "lead_zone holds the id, time zone and country, and nothing else");
+    json_decref(zone);
+    zone = NULL;
+    tap_is_int(store_lead_zone(st, 9999, &zone), -ENOENT, "an unknown lead's zone is ENOENT");
+    tap_ok(zone == NULL, "and gives no object");
     tap_is_int(store_lead_find_by_email(st, "BOB@example.com", &found), 0, "find by email");
     tap_is_int(found, id, "finds the same lead");
     tap_is_int(store_lead_find_by_email(st, "nobody@example.com", &found), -ENOENT,
@@ -463,7 +474,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(94);
+    tap_plan(98);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];

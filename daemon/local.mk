@@ -25,7 +25,8 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/store_throttle.c %D%/store_payloads.c
 # -- plugins (plugin_loader*.c, host_api.c, curl_loop.c) --
 %C%_libcore_la_SOURCES += %D%/plugin_loader.c %D%/plugin_loader.h %D%/plugin_loader_info.c \
-	%D%/plugin_instance.c %D%/plugin_instance.h %D%/plugin_options.c %D%/host_api.c \
+	%D%/plugin_instance.c %D%/plugin_instance.h %D%/plugin_lookup.c %D%/plugin_options.c \
+	%D%/host_api.c \
 	%D%/curl_loop.c %D%/curl_loop.h
 # -- http (http*.c, api_*.c, metrics.c) --
 %C%_libcore_la_SOURCES += %D%/http.c %D%/http.h %D%/http_int.h %D%/http_route.c \

@@ -200,64 +200,6 @@ void instance_complete(struct drumbeat_op *op, const struct drumbeat_result *res
     op_deliver(op, &r, attrs);
 }
 
-struct drumbeat_instance *plugins_find(struct plugins *p, const char *name,
-                                       enum drumbeat_kind kind)
-{
-    for (struct drumbeat_instance *i = p->current; i != NULL; i = i->next)
-        if (i->kind == kind && strcmp(i->name, name) == 0)
-            return i;
-    return NULL;
-}
-
-static struct drumbeat_instance *usable(struct plugins *p, const char *name,
-                                        enum drumbeat_kind kind, int *rc)
-{
-    struct drumbeat_instance *inst = name ? plugins_find(p, name, kind) : NULL;
-
-    *rc = 0;
-    if (inst == NULL || inst->st != INST_RUNNING)
-        *rc = -ENOENT;
-    else if (p->draining || p->freeing)
-        *rc = -ESHUTDOWN;
-    return *rc == 0 ? inst : NULL;
-}
-
-uint32_t plugins_max_batch(struct plugins *p, const char *channel)
-{
-    struct drumbeat_instance *inst = channel ? plugins_find(p, channel, DRUMBEAT_KIND_CHANNEL) : NULL;
-
-    if (inst == NULL || inst->st != INST_RUNNING)
-        return 0;
-    return inst->desc.channel->max_batch > 0 ? inst->desc.channel->max_batch : 1;
-}
-
-uint32_t plugins_channel_concurrency(struct plugins *p, const char *channel)
-{
-    struct drumbeat_instance *inst = channel ? plugins_find(p, channel, DRUMBEAT_KIND_CHANNEL) : NULL;
-
-    if (inst == NULL || inst->st != INST_RUNNING)
-        return 0;
-    /* An older plugin's ops end before the member: never read past them. */
-    uint32_t n = inst->desc.abi_minor >= 2 && inst->desc.channel->concurrency != NULL
-               ? inst->desc.channel->concurrency(inst->state) : 0;
-    return n > 0 ? n : 2;
-}
-
-const char *plugins_channel_accepts(struct plugins *p, const char *channel)
-{
-    struct drumbeat_instance *inst = channel ? plugins_find(p, channel, DRUMBEAT_KIND_CHANNEL) : NULL;
-
-    if (inst == NULL || inst->st != INST_RUNNING)
-        return NULL;
-    return inst->desc.channel->accepts != NULL ? inst->desc.channel->accepts : "message/rfc822";
-}
-
-bool plugins_channel_ready(struct plugins *p, const char *channel)
-{
-    int rc;
-    return usable(p, channel, DRUMBEAT_KIND_CHANNEL, &rc) != NULL;
-}
-
 int plugins_send(struct plugins *p, const char *channel, const struct drumbeat_message *msgs,
                  size_t n, plugins_done_cb cb, void *const *args)
 {
@@ -265,7 +207,7 @@ int plugins_send(struct plugins *p, const char *channel, const struct drumbeat_m
     struct send_batch *b;
     int rc;
 
-    inst = usable(p, channel, DRUMBEAT_KIND_CHANNEL, &rc);
+    inst = plugins_usable(p, channel, DRUMBEAT_KIND_CHANNEL, &rc);
     if (inst == NULL)
         return rc;
     if (n == 0 || n > plugins_max_batch(p, channel) || msgs == NULL || cb == NULL)
@@ -318,7 +260,7 @@ int plugins_enrich(struct plugins *p, const char *enricher, const json_t *lead,
     struct drumbeat_op *op;
     int rc;
 
-    inst = usable(p, enricher, DRUMBEAT_KIND_ENRICHER, &rc);
+    inst = plugins_usable(p, enricher, DRUMBEAT_KIND_ENRICHER, &rc);
     if (inst == NULL)
         return rc;
     if (lead == NULL || cb == NULL)
@@ -343,46 +285,6 @@ int plugins_enrich(struct plugins *p, const char *enricher, const json_t *lead,
     op_unlink(op);
     op_free(op);
     return rc;
-}
-
-/* The enricher ops members of ABI 1.1 exist only in plugins built for it. */
-static const struct drumbeat_enricher_ops *enricher_1_1(struct plugins *p, const char *enricher,
-                                                        void **state, int *rc)
-{
-    struct drumbeat_instance *inst = usable(p, enricher, DRUMBEAT_KIND_ENRICHER, rc);
-    if (inst == NULL)
-        return NULL;
-    *state = inst->state;
-    if (inst->desc.abi_minor < 1) {
-        *rc = -EAGAIN;
-        return NULL;
-    }
-    return inst->desc.enricher;
-}
-
-const char *const *plugins_enricher_provides(struct plugins *p, const char *enricher)
-{
-    void *state;
-    int rc;
-    const struct drumbeat_enricher_ops *ops = enricher_1_1(p, enricher, &state, &rc);
-    return ops != NULL && ops->provides != NULL ? ops->provides(state) : NULL;
-}
-
-int plugins_enrich_cache_key(struct plugins *p, const char *enricher, const json_t *lead,
-                             char *buf, size_t cap)
-{
-    void *state;
-    int rc = 0;
-    const struct drumbeat_enricher_ops *ops = enricher_1_1(p, enricher, &state, &rc);
-    if (ops == NULL)
-        return rc;
-    if (ops->cache_key == NULL || cap == 0)
-        return -EAGAIN;
-    buf[0] = '\0';
-    rc = ops->cache_key(state, lead, buf, cap);
-    if (rc == 0 && (buf[0] == '\0' || memchr(buf, '\0', cap) == NULL))
-        return -EAGAIN;              /* an empty or unterminated key is no key */
-    return rc == 0 || rc == -ENOENT ? rc : -EAGAIN;
 }
 
 size_t plugins_in_flight(const struct plugins *p)

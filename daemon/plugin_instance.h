@@ -2,7 +2,8 @@
 /* daemon/plugin_instance.h: the loader's private types, shared by
  * plugin_loader.c (finding, opening, lifecycle), plugin_loader_info.c
  * (status, describe), plugin_options.c (option tables), plugin_instance.c
- * (ops, deferral, draining) and host_api.c (the host table). Not for other
+ * (ops, deferral, draining), plugin_lookup.c (instances by name, what they
+ * offer) and host_api.c (the host table). Not for other
  * modules: they use plugin_loader.h.
  *
  * Ownership:
@@ -183,8 +184,15 @@ void plugins_defer_arm(struct plugins *p);
 void plugins_defer_close(struct plugins *p);
 /* Initialises the two timers; p is freed when both have closed. */
 int plugins_timers_init(struct plugins *p);
+
+/* plugin_lookup.c */
+/* The current instance of that kind and name (running or not), or NULL. */
 struct drumbeat_instance *plugins_find(struct plugins *p, const char *name,
                                        enum drumbeat_kind kind);
+/* The running instance that may take an op now; NULL with *rc = -ENOENT
+ * (none, or not running) or -ESHUTDOWN (the plugins are draining). */
+struct drumbeat_instance *plugins_usable(struct plugins *p, const char *name,
+                                         enum drumbeat_kind kind, int *rc);
 
 /* host_api.c */
 const struct drumbeat_host *host_api_table(void);

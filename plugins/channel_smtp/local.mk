@@ -5,7 +5,8 @@
 pkglib_LTLIBRARIES += %D%/channel_smtp.la
 %C%_channel_smtp_la_SOURCES = %D%/smtp.c %D%/smtp_conf.c %D%/smtp_conf.h \
 	%D%/smtp_session.c %D%/smtp_session.h %D%/smtp_classify.c %D%/smtp_classify.h \
-	%D%/smtp_tls_relay.c %D%/smtp_tls_relay.h %D%/smtp_loopback_peer.c %D%/smtp_loopback_peer.h
+	%D%/smtp_tls_ctx.c %D%/smtp_tls_relay.c %D%/smtp_tls_relay.h \
+	%D%/smtp_loopback_peer.c %D%/smtp_loopback_peer.h
 %C%_channel_smtp_la_CFLAGS = $(AM_CFLAGS) $(ESMTP_CFLAGS) $(OPENSSL_CFLAGS)
 %C%_channel_smtp_la_LDFLAGS = $(PLUGIN_MODULE_FLAGS) -Wl,-z,nodelete
 %C%_channel_smtp_la_LIBADD = $(ESMTP_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)

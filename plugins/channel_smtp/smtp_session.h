@@ -55,8 +55,8 @@ struct smtp_session_report {
 void smtp_session_run(const struct smtp_conf *conf, SSL_CTX *tls, struct smtp_item *items,
                       size_t n, struct smtp_session_report *rep);
 
-/* A client TLS context for conf: the CA file (or the system's store), and
- * the configured host as the name to verify. Returns 0, or a negative errno
+/* smtp_tls_ctx.c: a client TLS context for conf: the CA file (or the
+ * system's store), and the configured host as the name to verify. Returns 0, or a negative errno
  * with err saying why. */
 int smtp_tls_ctx_new(const struct smtp_conf *conf, SSL_CTX **out, char *err, size_t errlen);
 

@@ -102,6 +102,7 @@ static void dispatch_record(struct dispatch_item *it, const struct drumbeat_resu
         dispatch_kick(dp);       /* a timer: one look after all of them */
     struct store_touch_outcome out = {
         .code = res->code, .enhanced = res->enhanced, .detail = res->detail,
+        .lazy_sync = true,        /* lost in a power cut: in_doubt, never resent */
     };
     const char *outcome = "unknown";
 

@@ -169,8 +169,11 @@ static void metrics_store(struct mbuf *b, struct store *store)
               "Write transactions committed since the store was opened.");
     mb_printf(b, "drumbeat_store_writes_committed_total %lld\n", (long long)st.writes_committed);
     mb_family(b, "drumbeat_store_commits_total", "counter",
-              "Group commits (fsyncs) since the store was opened.");
+              "Group commits since the store was opened (each an fsync, but the lazy ones).");
     mb_printf(b, "drumbeat_store_commits_total %lld\n", (long long)st.commits);
+    mb_family(b, "drumbeat_store_lazy_commits_total", "counter",
+              "Commits of writes safe to lose in a power cut, made durable by the next fsync.");
+    mb_printf(b, "drumbeat_store_lazy_commits_total %lld\n", (long long)st.lazy_commits);
     mb_family(b, "drumbeat_store_write_queue", "gauge",
               "Write transactions waiting for the writer thread.");
     mb_printf(b, "drumbeat_store_write_queue %lld\n", (long long)st.write_queue);

@@ -90,7 +90,9 @@ struct store_status {
     int64_t suppressed;
     int64_t file_bytes;          /* main file plus WAL */
     int64_t writes_committed;    /* transactions committed since open */
-    int64_t commits;             /* group commits (fsyncs) since open */
+    int64_t commits;             /* group commits since open */
+    int64_t lazy_commits;        /* of them, without an fsync of their own
+                                    (store_writer_sync.c) */
     int64_t write_queue;         /* transactions waiting for the writer now */
 };
 int store_status(struct store *st, struct store_status *out);
@@ -270,6 +272,11 @@ struct store_touch_outcome {
     const char *enhanced;
     const char *detail;
     int64_t retry_at;
+    /* A channel's verdict on a touch it was handed ('sending'): losing it in
+     * a power cut leaves the touch 'sending', in_doubt at the next start, so
+     * it may commit without an fsync of its own (store_writer_sync.c). A
+     * person's decision is never lazy: they were told it is done. */
+    bool lazy_sync;
 };
 int store_touch_finish(struct store *st, int64_t touch_id,
                        const struct store_touch_outcome *outcome,

@@ -232,6 +232,10 @@ int store_step_write(struct store *st, const struct store_step_write *w, store_d
                                                sizeof(struct step_req));
     if (req == NULL)
         return -ENOMEM;
+    /* Lost in a power cut, the enrollment is back where it was and the
+     * sequencer runs the step again, making its touch or task anew. No
+     * touch it made is sent before a claim, whose fsync covers this too. */
+    req->lazy_sync = true;
     struct step_req *m = req->priv;
     m->w = *w;
     if (w->touch != NULL) {
@@ -311,6 +315,7 @@ int store_touches_release_deferred(struct store *st, store_done_cb cb, void *arg
     struct store_req *req = store_req_new(release_run, NULL, cb, arg);
     if (req == NULL)
         return -ENOMEM;
+    req->lazy_sync = true;       /* lost in a power cut: released again */
     return store_writer_submit(st, req);
 }
 

@@ -190,6 +190,7 @@ int store_status(struct store *st, struct store_status *out)
         return rc;
 
     out->file_bytes = file_size(st->path, "") + file_size(st->path, "-wal");
-    store_writer_stats(st, &out->write_queue, &out->writes_committed, &out->commits);
+    store_writer_stats(st, &out->write_queue, &out->writes_committed, &out->commits,
+                       &out->lazy_commits);
     return 0;
 }

@@ -242,6 +242,7 @@ int store_touch_finish(struct store *st, int64_t touch_id,
     if (req == NULL)
         return -ENOMEM;
     struct touch_req *t = req->priv;
+    req->lazy_sync = outcome->lazy_sync;
     t->touch_id = touch_id;
     t->out = *outcome;
     t->out.reason = store_req_dup(req, outcome->reason);

@@ -121,7 +121,9 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
     if (!any)
         return false;                 /* only barriers: nothing to commit */
 
-    rc = writer_exec(st, "BEGIN IMMEDIATE");
+    rc = store_writer_sync_mode(st, batch);
+    if (rc == 0)
+        rc = writer_exec(st, "BEGIN IMMEDIATE");
     if (rc < 0) {
         for (r = batch; r != NULL; r = r->next)
             if (r->run != NULL)
@@ -272,6 +274,7 @@ static void *writer_main(void *arg)
              * daemon's size would be that of its busiest minute. */
             dirty = 0;
             pthread_mutex_unlock(&w->mu);
+            store_writer_sync_wal(st);          /* lazy commits: durable now */
             /* Idle: the checkpointer thread copies what a burst left in the
              * WAL (seconds, for a large one), and a write that comes
              * meanwhile does not wait for it. */
@@ -289,6 +292,8 @@ static void *writer_main(void *arg)
         int64_t ok = 0;
         st->notify_created = false;
         bool committed = writer_run_batch(st, batch, &ok);
+        if (committed)
+            store_writer_sync_committed(st);    /* logs its own failure */
         if (wal_frames < wal_base)
             wal_base = 0;                   /* the WAL started over */
         if (committed && (++dirty >= WRITER_CHECKPOINT_COMMITS ||
@@ -309,6 +314,7 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->mu);
         if (committed) {
             w->commits++;
+            w->lazy_commits += w->sync_normal;  /* this commit's mode */
             w->writes_committed += ok;
             st->notify_kick = st->notify_kick || st->notify_created;
         }
@@ -454,7 +460,7 @@ void store_writer_stop(struct store *st)
 }
 
 void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_committed,
-                        int64_t *commits)
+                        int64_t *commits, int64_t *lazy_commits)
 {
     struct store_writer *w = &st->writer;
 
@@ -462,5 +468,6 @@ void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_commi
     *queued = w->queued;
     *writes_committed = w->writes_committed;
     *commits = w->commits;
+    *lazy_commits = w->lazy_commits;
     pthread_mutex_unlock(&w->mu);
 }

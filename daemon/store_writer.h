@@ -58,6 +58,8 @@ struct store_req {
     struct store_req_actor actor;
     void *priv;                 /* per-kind data */
     bool oom;                   /* a store_req_dup() failed */
+    bool lazy_sync;             /* its loss in a power cut is safe: it may commit
+                                   without an fsync of its own (store_writer_sync.c) */
     int nmem;
     void *mem[STORE_REQ_MEM];   /* owned copies, freed with the request */
 };
@@ -74,7 +76,19 @@ struct store_writer {
     int64_t outstanding;        /* loop thread only: submitted, completion not yet run */
     int64_t writes_committed;
     int64_t commits;
+    int64_t lazy_commits;       /* of them, without an fsync of their own */
+    bool sync_normal;           /* writer thread: the connection is at synchronous=NORMAL */
+    int unsynced;               /* writer thread: lazy commits since the WAL's last fsync */
 };
+
+/* store_writer_sync.c, writer thread. Before BEGIN: synchronous=NORMAL for
+ * a batch whose requests are all lazy_sync (within the bound), FULL for any
+ * other. After a commit: counts it, and syncs the WAL at once when a lazy
+ * batch queued an event notification (it leaves the daemon). When idle:
+ * syncs the WAL if a lazy commit is not yet durable. 0 or a negative errno. */
+int store_writer_sync_mode(struct store *st, const struct store_req *batch);
+int store_writer_sync_committed(struct store *st);
+int store_writer_sync_wal(struct store *st);
 
 /* A zeroed request with run, cb, arg, now and actor (copied) set; NULL when
  * out of memory. */
@@ -101,6 +115,6 @@ int store_writer_submit(struct store *st, struct store_req *req);
 void store_writer_stop(struct store *st);
 /* Queue length and counters, read under the lock. */
 void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_committed,
-                        int64_t *commits);
+                        int64_t *commits, int64_t *lazy_commits);
 
 #endif /* DRUMBEAT_STORE_WRITER_H */

@@ -107,7 +107,7 @@ int main(void)
     char path[600], want[96];
     json_t *row = NULL, *events = NULL;
 
-    tap_plan(71);
+    tap_plan(73);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/touch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -176,10 +176,18 @@ int main(void)
     struct store_touch_outcome failed = { .state = TOUCH_FAILED, .reason = "recipient_rejected" };
     tap_is_int(ST_WAIT(&loop, &w, store_touch_finish(st, t1, &failed, &sys, st_on_done, &w)),
                -EINVAL, "sent -> failed is refused");
+    /* A channel's verdict commits without an fsync of its own (lazy); the
+     * next ordinary write is FULL again. */
     struct store_touch_outcome retry = { .state = TOUCH_SCHEDULED, .code = 451,
-                                         .reason = "temporary", .retry_at = 7000 };
+                                         .reason = "temporary", .retry_at = 7000,
+                                         .lazy_sync = true };
+    store_status(st, &ss);
+    int64_t commits0 = ss.commits, lazy0 = ss.lazy_commits;
     tap_is_int(ST_WAIT(&loop, &w, store_touch_finish(st, t2, &retry, &sys, st_on_done, &w)), 0,
                "sending -> scheduled (retry)");
+    store_status(st, &ss);
+    tap_ok(ss.commits == commits0 + 1 && ss.lazy_commits == lazy0 + 1,
+           "a channel's outcome alone is a lazy commit");
     store_touch_get(st, t2, &row);
     tap_is_int(json_integer_value(json_object_get(row, "due_at")), 7000, "retry_at is the due");
     json_decref(row);
@@ -191,8 +199,14 @@ int main(void)
     tap_is_int(ST_WAIT(&loop, &w, store_touch_finish(st, 77777, &sent, &sys, st_on_done, &w)),
                -ENOENT, "an unknown touch is ENOENT");
     struct store_touch_outcome cancel = { .state = TOUCH_CANCELLED, .reason = "exit_rule" };
+    store_status(st, &ss);
+    commits0 = ss.commits;
+    lazy0 = ss.lazy_commits;
     tap_is_int(ST_WAIT(&loop, &w, store_touch_finish(st, t4, &cancel, &sys, st_on_done, &w)), 0,
                "scheduled -> cancelled");
+    store_status(st, &ss);
+    tap_ok(ss.commits == commits0 + 1 && ss.lazy_commits == lazy0,
+           "a decision that is not a channel's is synced (FULL) as before");
 
     store_status(st, &ss);
     tap_ok(ss.touches[TOUCH_SENT] == 1 && ss.touches[TOUCH_SENDING] == 2 &&

@@ -196,6 +196,23 @@ int store_query_int(struct store_conn *c, const char *sql, int64_t *out)
     return rc;
 }
 
+int store_row_by_id(struct store_conn *c, const char *sql, int64_t id, json_t **out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(c, sql, &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    json_t *row = rc == SQLITE_ROW ? store_row_json(s) : NULL;
+    rc = rc == SQLITE_ROW ? (row != NULL ? 0 : -ENOMEM)
+       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(c->db));
+    sqlite3_reset(s);
+    if (rc == 0)
+        *out = row;
+    return rc;
+}
+
 int store_bind_text(sqlite3_stmt *s, int i, const char *text)
 {
     int rc = text != NULL ? sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT)

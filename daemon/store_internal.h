@@ -70,6 +70,10 @@ int store_exec(struct store_conn *c, const char *sql);
 /* Runs a literal SQL text (a count, a PRAGMA, an EXISTS) through the
  * statement cache and reads its first row's first column as an integer. */
 int store_query_int(struct store_conn *c, const char *sql, int64_t *out);
+/* Runs sql (one parameter, ?1 = id) through the statement cache and gives
+ * its first row as a new JSON object (store_row_json): 0, -ENOENT when there
+ * is none, or a negative errno. */
+int store_row_by_id(struct store_conn *c, const char *sql, int64_t id, json_t **out);
 /* A negative errno for a SQLite result code (extended codes understood). */
 int store_sqlite_errno(int rc);
 

@@ -138,16 +138,7 @@ int store_lead_get(struct store *st, int64_t lead_id, json_t **out)
 {
     sqlite3_stmt *s;
     json_t *lead = NULL, *owners = NULL;
-    int rc = store_stmt(&st->rd, "SELECT * FROM leads WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, lead_id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        lead = store_row_json(s);
-    rc = rc == SQLITE_ROW ? (lead != NULL ? 0 : -ENOMEM)
-       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
-    sqlite3_reset(s);
+    int rc = store_row_by_id(&st->rd, "SELECT * FROM leads WHERE id = ?1", lead_id, &lead);
     if (rc < 0)
         return rc;
 
@@ -176,17 +167,9 @@ fail:
 
 int store_lead_zone(struct store *st, int64_t lead_id, json_t **out)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT id, timezone, country FROM leads WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, lead_id);
-    rc = sqlite3_step(s);
-    *out = rc == SQLITE_ROW ? store_row_json(s) : NULL;
-    rc = rc == SQLITE_ROW ? (*out != NULL ? 0 : -ENOMEM)
-       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
-    sqlite3_reset(s);
-    return rc;
+    *out = NULL;
+    return store_row_by_id(&st->rd, "SELECT id, timezone, country FROM leads WHERE id = ?1",
+                           lead_id, out);
 }
 
 int store_lead_find_by_email(struct store *st, const char *email, int64_t *lead_id)

@@ -89,24 +89,14 @@ int store_enrollments_due(struct store *st, int64_t now, int64_t *ids, size_t ca
 
 int store_enrollment_get(struct store *st, int64_t id, json_t **out)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT e.id, e.lead_id, e.cadence_id, e.cadence, e.state,"
-                        " e.step, e.mailbox, e.started_at, e.due_at, e.step_started_at,"
-                        " e.last_outcome, e.last_email_touch, e.reason, c.version,"
-                        " (SELECT t.id FROM tasks t WHERE t.enrollment_id = e.id AND"
-                        "  t.step = e.step AND t.state = 'open') AS open_task"
-                        " FROM enrollments e JOIN cadences c ON c.id = e.cadence_id"
-                        " WHERE e.id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = store_row_json(s);
-    rc = rc == SQLITE_ROW ? (*out != NULL ? 0 : -ENOMEM)
-       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
-    sqlite3_reset(s);
-    return rc;
+    return store_row_by_id(&st->rd, "SELECT e.id, e.lead_id, e.cadence_id, e.cadence, e.state,"
+                           " e.step, e.mailbox, e.started_at, e.due_at, e.step_started_at,"
+                           " e.last_outcome, e.last_email_touch, e.reason, c.version,"
+                           " (SELECT t.id FROM tasks t WHERE t.enrollment_id = e.id AND"
+                           "  t.step = e.step AND t.state = 'open') AS open_task"
+                           " FROM enrollments e JOIN cadences c ON c.id = e.cadence_id"
+                           " WHERE e.id = ?1",
+                           id, out);
 }
 
 int store_enrollments_list(struct store *st, const char *cadence, int64_t lead_id, json_t **out)

@@ -293,19 +293,8 @@ int store_touches_recover(struct store *st, int64_t *n)
 
 int store_touch_get(struct store *st, int64_t touch_id, json_t **out)
 {
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->rd, "SELECT " TOUCH_COLUMNS " FROM touches WHERE id = ?1", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, touch_id);
-    rc = sqlite3_step(s);
-    json_t *row = rc == SQLITE_ROW ? store_row_json(s) : NULL;
-    rc = rc == SQLITE_ROW ? (row != NULL ? 0 : -ENOMEM)
-       : rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->rd.db));
-    sqlite3_reset(s);
-    if (rc == 0)
-        *out = row;
-    return rc;
+    return store_row_by_id(&st->rd, "SELECT " TOUCH_COLUMNS " FROM touches WHERE id = ?1",
+                           touch_id, out);
 }
 
 int store_touches_list(struct store *st, int state, int limit, json_t **out)

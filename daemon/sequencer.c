@@ -219,7 +219,7 @@ static void run_one(struct sequencer *s, int64_t id, int64_t now)
     /* Most runs start a wait (the one after each email): that needs only
      * the lead's zone, not the whole lead with its attributes and owners. */
     int waiting = 0;
-    if (v != NULL && store_lead_zone(s->d->store, lead_id, &lead) == 0)
+    if (v != NULL && seq_at_wait(v, e) && store_lead_zone(s->d->store, lead_id, &lead) == 0)
         waiting = seq_wait_pending(v, e, lead, now, &w);
     if (waiting > 0)
         goto write;

@@ -78,6 +78,8 @@ int seq_step_decide(struct sequencer *s, struct seq_version *v, const json_t *e,
  * wait is over (decide with the whole lead), or a negative errno. */
 int seq_wait_pending(struct seq_version *v, const json_t *e, const json_t *lead, int64_t now,
                      struct store_step_write *w);
+/* Whether the enrollment e is at a wait step of v. */
+bool seq_at_wait(const struct seq_version *v, const json_t *e);
 
 /* sequencer_step.c: the message email step `step` (0-based) of v would
  * send to lead, built exactly as the sequencer builds it when the step runs

@@ -382,12 +382,18 @@ static void step_write_init(struct store_step_write *w, const json_t *e, size_t 
     w->at_step = (int)i;
 }
 
+bool seq_at_wait(const struct seq_version *v, const json_t *e)
+{
+    size_t i = (size_t)json_integer_value(json_object_get(e, "step"));
+    return i < v->def->n_steps && v->def->steps[i].type == CADENCE_STEP_WAIT;
+}
+
 int seq_wait_pending(struct seq_version *v, const json_t *e, const json_t *lead, int64_t now,
                      struct store_step_write *w)
 {
     const struct cadence_def *d = v->def;
     size_t i = (size_t)json_integer_value(json_object_get(e, "step"));
-    if (i >= d->n_steps || d->steps[i].type != CADENCE_STEP_WAIT)
+    if (!seq_at_wait(v, e))
         return 0;
     struct window_rules r;
     struct errbuf err = { 0 };

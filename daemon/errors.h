@@ -9,6 +9,7 @@
 #define DRUMBEAT_ERRORS_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 struct errbuf {
     int code;            /* negative errno; 0 when nothing was recorded */

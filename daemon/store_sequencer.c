@@ -226,6 +226,7 @@ int store_step_write(struct store *st, const struct store_step_write *w, store_d
      * sequencer runs the step again, making its touch or task anew. No
      * touch it made is sent before a claim, whose fsync covers this too. */
     req->lazy_sync = true;
+    req->rerunnable = true;      /* SQL only: the guard reads the enrollment again */
     struct step_req *m = req->priv;
     m->w = *w;
     if (w->touch != NULL) {
@@ -306,6 +307,7 @@ int store_touches_release_deferred(struct store *st, store_done_cb cb, void *arg
     if (req == NULL)
         return -ENOMEM;
     req->lazy_sync = true;       /* lost in a power cut: released again */
+    req->rerunnable = true;
     return store_writer_submit(st, req);
 }
 

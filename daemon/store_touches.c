@@ -243,6 +243,7 @@ int store_touch_finish(struct store *st, int64_t touch_id,
         return -ENOMEM;
     struct touch_req *t = req->priv;
     req->lazy_sync = outcome->lazy_sync;
+    req->rerunnable = true;      /* SQL only: it reads the touch again */
     t->touch_id = touch_id;
     t->out = *outcome;
     t->out.reason = store_req_dup(req, outcome->reason);

@@ -60,6 +60,9 @@ struct store_req {
     bool oom;                   /* a store_req_dup() failed */
     bool lazy_sync;             /* its loss in a power cut is safe: it may commit
                                    without an fsync of its own (store_writer_sync.c) */
+    bool rerunnable;            /* run may run again after its writes were rolled
+                                   back, with the same result: only SQL, no memory
+                                   it keeps (store_writer.c, writer_run_group) */
     int nmem;
     void *mem[STORE_REQ_MEM];   /* owned copies, freed with the request */
 };

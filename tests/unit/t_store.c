@@ -357,6 +357,128 @@ static void test_group_commit(uv_loop_t *loop, struct store *st)
     tap_is_int(o.n, 1, "the write completed before the flush callback");
 }
 
+/* Requests of the writer made here: a gate that holds the writer thread
+ * until every other request is queued (so they form one batch), and rows
+ * written into plugin_kv that count how often each request ran. */
+struct grp_req {
+    uv_sem_t *gate;          /* gate only */
+    const char *key;         /* the row it writes, or NULL */
+    int fail;                /* 0, or the error it returns */
+    bool fail_first;         /* fails before writing its row */
+    int runs;                /* writer thread; read after its completion */
+};
+
+static int grp_run(struct store *st, struct store_req *req)
+{
+    struct grp_req *g = req->priv;
+    g->runs++;
+    if (g->gate != NULL) {
+        uv_sem_wait(g->gate);
+        return 0;
+    }
+    if (g->fail != 0 && g->fail_first)
+        return g->fail;
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "INSERT INTO plugin_kv (instance, key, value)"
+                        " VALUES ('grp', ?1, 'v')", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s, 1, g->key, -1, SQLITE_STATIC);
+    rc = store_stmt_done(&st->wr, s);
+    return rc < 0 ? rc : g->fail;
+}
+
+static struct store_req *grp_submit(struct store *st, struct grp_req *g, bool rerunnable,
+                                    struct st_wait *w)
+{
+    struct store_req *req = store_req_new(grp_run, NULL, st_on_done, w);
+    req->priv = g;               /* the test's: no cleanup */
+    req->rerunnable = rerunnable;
+    store_writer_submit(st, req);
+    return req;
+}
+
+static int64_t grp_rows(struct store *st, const char *like)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+    if (store_stmt(&st->rd, "SELECT count(*) FROM plugin_kv WHERE instance = 'grp'"
+                   " AND key LIKE ?1", &s) < 0)
+        return -1;
+    sqlite3_bind_text(s, 1, like, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return n;
+}
+
+/* One batch of eleven rerunnable requests, the middle one failing (after
+ * or before its own write), behind a gate. Returns how often the ten
+ * others ran in all. */
+static int grp_batch(uv_loop_t *loop, struct store *st, const char *prefix, int fail,
+                     bool fail_first, struct grp_req *bad, struct st_wait *bad_w)
+{
+    uv_sem_t gate_sem;
+    uv_sem_init(&gate_sem, 0);
+    struct grp_req gate = { .gate = &gate_sem };
+    struct grp_req ok[10];
+    struct st_wait gw = { 0 }, ow[10];
+    char keys[10][32];
+    grp_submit(st, &gate, false, &gw);
+    for (int i = 0; i < 11; i++) {
+        if (i == 5) {
+            *bad = (struct grp_req){ .key = "bad", .fail = fail, .fail_first = fail_first };
+            grp_submit(st, bad, true, bad_w);
+        }
+        if (i == 10)
+            break;
+        snprintf(keys[i], sizeof(keys[i]), "%s%d", prefix, i);
+        ok[i] = (struct grp_req){ .key = keys[i] };
+        ow[i] = (struct st_wait){ 0 };
+        grp_submit(st, &ok[i], true, &ow[i]);
+    }
+    uv_sem_post(&gate_sem);
+    int done = 0, runs = 0;
+    while (done < 10 || bad_w->calls < 1 || gw.calls < 1) {
+        uv_run(loop, UV_RUN_ONCE);
+        done = 0;
+        for (int i = 0; i < 10; i++)
+            done += ow[i].calls;
+    }
+    bool all_ok = true;
+    for (int i = 0; i < 10; i++) {
+        all_ok = all_ok && ow[i].status == 0;
+        runs += ok[i].runs;
+    }
+    tap_ok(all_ok, "%s: the ten others completed with status 0", prefix);
+    uv_sem_destroy(&gate_sem);
+    return runs;
+}
+
+/* Rerunnable requests share one savepoint (writer_run_group). A failure
+ * after a write rolls the group back and runs each again alone, so only the
+ * failing one's row is gone; a failure before any write costs no rerun. */
+static void test_rerunnable_group(uv_loop_t *loop, struct store *st)
+{
+    struct grp_req bad;
+    struct st_wait bad_w = { 0 };
+
+    int runs = grp_batch(loop, st, "late", -EPROTO, false, &bad, &bad_w);
+    tap_is_int(bad_w.status, -EPROTO, "a request failing after its write reports its error");
+    tap_is_int(grp_rows(st, "bad"), 0, "its row was rolled back");
+    tap_is_int(grp_rows(st, "late%"), 10, "the ten rows of the others are committed");
+    tap_is_int(runs, 15, "the five before it ran twice (the group, then alone), the five after "
+               "it once");
+    tap_is_int(bad.runs, 2, "the failing one ran in the group, then alone");
+
+    bad_w = (struct st_wait){ 0 };
+    runs = grp_batch(loop, st, "early", -ESTALE, true, &bad, &bad_w);
+    tap_is_int(bad_w.status, -ESTALE, "a request refused before writing reports its error");
+    tap_is_int(grp_rows(st, "early%"), 10, "the ten rows of the others are committed");
+    tap_is_int(runs, 10, "and nothing ran twice: there was nothing to undo");
+    tap_is_int(bad.runs, 1, "the refused one ran once");
+}
+
 /* The WAL index's header in the -shm file (SQLite's file format, "WAL-index
  * format"): mxFrame, the last valid frame, at byte 16, and nBackfill, the
  * frames copied into the database, at byte 96; native byte order. */
@@ -474,7 +596,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(98);
+    tap_plan(109);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];
@@ -487,6 +609,7 @@ int main(void)
     test_stages(&loop, st);
     test_small_tables(&loop, st);
     test_group_commit(&loop, st);
+    test_rerunnable_group(&loop, st);
     test_checkpointer(&loop, st);
 
     /* A write whose completion has not run yet completes inside close. */

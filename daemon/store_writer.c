@@ -2,8 +2,10 @@
 /* daemon/store_writer.c: the writer thread and its queue. It owns the write
  * connection, groups whatever is queued into one transaction (one fsync for
  * many writes), gives each request its own SAVEPOINT so one failure does not
- * undo its neighbours, and sends the finished requests back to the loop
- * thread through a uv_async_t, where their completions run in queue order.
+ * undo its neighbours (consecutive rerunnable ones share one, and run again
+ * alone if one of them fails after writing), and sends the finished
+ * requests back to the loop thread through a uv_async_t, where their
+ * completions run in queue order.
  * When no write has come for WRITER_IDLE_MS it asks the checkpointer thread
  * (store_checkpoint.c) for a checkpoint, so a write that comes meanwhile does
  * not wait for it, and gives the heap a burst left free back to the system
@@ -108,8 +110,9 @@ static int writer_exec(struct store *st, const char *sql)
 }
 
 /* Consecutive rerunnable requests share one savepoint, this many at most:
- * a failure among them runs them all again, one by one. */
-#define WRITER_GROUP_MAX 256
+ * a failure among them runs them all again, one by one, and the statement
+ * journal (in memory) holds the pages the group changed, a few MB at most. */
+#define WRITER_GROUP_MAX 64
 
 /* Runs one request inside its own savepoint, so its failure undoes only its
  * own writes. Returns 0, or the error that took the whole transaction with

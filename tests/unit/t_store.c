@@ -425,13 +425,11 @@ static int grp_batch(uv_loop_t *loop, struct store *st, const char *prefix, int 
     struct st_wait gw = { 0 }, ow[10];
     char keys[10][32];
     grp_submit(st, &gate, false, &gw);
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < 10; i++) {
         if (i == 5) {
             *bad = (struct grp_req){ .key = "bad", .fail = fail, .fail_first = fail_first };
             grp_submit(st, bad, true, bad_w);
         }
-        if (i == 10)
-            break;
         snprintf(keys[i], sizeof(keys[i]), "%s%d", prefix, i);
         ok[i] = (struct grp_req){ .key = keys[i] };
         ow[i] = (struct st_wait){ 0 };

@@ -80,7 +80,7 @@ int store_conn_open(struct store_conn *c, const char *path, bool query_only,
         return code;
     }
     sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
 
     /* journal_mode answers with the mode in force: anything but "wal" means
      * the file system refused WAL, and then synchronous=FULL would not give

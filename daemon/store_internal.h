@@ -26,6 +26,8 @@
 #include "store_writer.h"
 
 #define STORE_STMT_SLOTS 128
+/* How long a connection waits for a lock another one holds. */
+#define STORE_BUSY_TIMEOUT_MS 5000
 
 /* One SQLite connection and its prepared statements, keyed by the address of
  * the SQL text (a string literal), so a statement is prepared once. */

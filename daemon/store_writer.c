@@ -357,8 +357,9 @@ static void *writer_main(void *arg)
             store_writer_sync_wal(st);          /* lazy commits: durable now */
             /* Idle: the checkpointer thread copies what a burst left in the
              * WAL (seconds, for a large one), and a write that comes
-             * meanwhile does not wait for it. */
-            store_checkpointer_request(&st->ck);
+             * meanwhile does not wait for it; then it truncates a WAL file
+             * the burst grew past STORE_WAL_KEEP_BYTES. */
+            store_checkpointer_request(&st->ck, true);
             store_wr_import_idle(st);
             malloc_trim(0);
             pthread_mutex_lock(&w->mu);
@@ -382,7 +383,7 @@ static void *writer_main(void *arg)
             dirty = 0;
             wal_base = wal_frames;
             wal_limit = WRITER_CHECKPOINT_FRAMES;
-            ck_served_at = store_checkpointer_request(&st->ck);
+            ck_served_at = store_checkpointer_request(&st->ck, false);
             if (ck_served_at == 0)
                 writer_checkpoint_now(st);
         }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -584,6 +585,38 @@ static void test_checkpointer(uv_loop_t *loop, struct store *st)
     tap_ok(commits == 60 && read && max_frame < 16384,
            "past the database's size, the WAL started over (%u frames in it)", max_frame);
     free(big);
+
+    /* That burst grew the WAL file past 64 MiB, which SQLite would keep
+     * for good; once writes pause, the checkpoint truncates it. */
+    char wal[640];
+    struct stat sb;
+    snprintf(wal, sizeof(wal), "%s-wal", st->path);
+    off_t grown = stat(wal, &sb) == 0 ? sb.st_size : -1;
+    int64_t trims = store_checkpointer_trims(&st->ck);
+    for (int i = 0; i < 250 && store_checkpointer_trims(&st->ck) == trims; i++)
+        uv_sleep(20);
+    off_t now_size = stat(wal, &sb) == 0 ? sb.st_size : -1;
+    tap_ok(grown > STORE_WAL_KEEP_BYTES && store_checkpointer_trims(&st->ck) == trims + 1 &&
+           now_size == 0, "after the pause the WAL file of %lld bytes was truncated (now %lld)",
+           (long long)grown, (long long)now_size);
+
+    /* The store goes on over the truncated file; a WAL under the limit is
+     * kept at its size after the next pause (overwriting it is cheaper than
+     * growing it again). */
+    struct st_wait one = { 0 };
+    char *val = NULL;
+    size_t val_len = 0;
+    int rc = ST_WAIT(loop, &one, store_kv_set(st, "ckpt", "after", "trim", 4, st_on_done, &one));
+    runs = store_checkpointer_runs(&st->ck);
+    for (int i = 0; i < 250 && store_checkpointer_runs(&st->ck) == runs; i++)
+        uv_sleep(20);
+    now_size = stat(wal, &sb) == 0 ? sb.st_size : -1;
+    tap_ok(rc == 0 && store_kv_get(st, "ckpt", "after", &val, &val_len) == 0 && val_len == 4 &&
+           memcmp(val, "trim", 4) == 0 && now_size > 0 &&
+           store_checkpointer_trims(&st->ck) == trims + 1,
+           "a write after the truncation reads back; its small WAL (%lld bytes) is kept",
+           (long long)now_size);
+    free(val);
 }
 
 int main(void)
@@ -594,7 +627,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(109);
+    tap_plan(111);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];

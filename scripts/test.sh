@@ -52,7 +52,9 @@ if make -s -C _build-check fuzz >/dev/null 2>&1; then
     if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 "$work" >"_build-check/$name.out" 2>&1; then
       echo "PASS: $name"; pass=$((pass + 1))
     else
-      echo "FAIL: $name"; tail -n 30 "_build-check/$name.out"; fail=$((fail + 1))
+      # The seed first: -seed=N over the same corpus repeats its mutations.
+      echo "FAIL: $name ($(grep -m 1 -o 'Seed: [0-9]*' "_build-check/$name.out"))"
+      tail -n 30 "_build-check/$name.out"; fail=$((fail + 1))
     fi
     rm -rf "$work"
   done

@@ -83,7 +83,7 @@ static json_t *status_store(struct daemon *d, json_t **touches)
     for (int s = 0; s < TOUCH_STATE_COUNT; s++)
         json_object_set_new(*touches, touch_state_format((enum touch_state)s),
                             json_integer(st.touches[s]));
-    return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    return json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                      "backend", st.backend, "path", st.path, "store_id", st.store_id,
                      "schema_version", st.schema_version, "leads", (json_int_t)st.leads,
                      "events", (json_int_t)st.events, "tasks_open", (json_int_t)st.tasks_open,
@@ -92,6 +92,7 @@ static json_t *status_store(struct daemon *d, json_t **touches)
                      "writes_committed", (json_int_t)st.writes_committed,
                      "commits", (json_int_t)st.commits,
                      "lazy_commits", (json_int_t)st.lazy_commits,
+                     "lazy_syncs", (json_int_t)st.lazy_syncs,
                      "write_queue", (json_int_t)st.write_queue);
 }
 

@@ -174,6 +174,9 @@ static void metrics_store(struct mbuf *b, struct store *store)
     mb_family(b, "drumbeat_store_lazy_commits_total", "counter",
               "Commits of writes safe to lose in a power cut, made durable by the next fsync.");
     mb_printf(b, "drumbeat_store_lazy_commits_total %lld\n", (long long)st.lazy_commits);
+    mb_family(b, "drumbeat_store_lazy_syncs_total", "counter",
+              "Fsyncs of the WAL that made lazy commits durable (the writer idle, a notification).");
+    mb_printf(b, "drumbeat_store_lazy_syncs_total %lld\n", (long long)st.lazy_syncs);
     mb_family(b, "drumbeat_store_write_queue", "gauge",
               "Write transactions waiting for the writer thread.");
     mb_printf(b, "drumbeat_store_write_queue %lld\n", (long long)st.write_queue);

@@ -93,6 +93,8 @@ struct store_status {
     int64_t commits;             /* group commits since open */
     int64_t lazy_commits;        /* of them, without an fsync of their own
                                     (store_writer_sync.c) */
+    int64_t lazy_syncs;          /* fsyncs of the WAL that made lazy commits durable
+                                    (the writer going idle, an event notification) */
     int64_t write_queue;         /* transactions waiting for the writer now */
 };
 int store_status(struct store *st, struct store_status *out);

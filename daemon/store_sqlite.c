@@ -191,6 +191,6 @@ int store_status(struct store *st, struct store_status *out)
 
     out->file_bytes = file_size(st->path, "") + file_size(st->path, "-wal");
     store_writer_stats(st, &out->write_queue, &out->writes_committed, &out->commits,
-                       &out->lazy_commits);
+                       &out->lazy_commits, &out->lazy_syncs);
     return 0;
 }

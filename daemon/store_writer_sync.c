@@ -84,5 +84,8 @@ int store_writer_sync_wal(struct store *st)
         return store_sqlite_errno(rc);
     }
     w->unsynced = 0;
+    pthread_mutex_lock(&w->mu);     /* never held here: the writer drops it to write */
+    w->wal_syncs++;
+    pthread_mutex_unlock(&w->mu);
     return 0;
 }

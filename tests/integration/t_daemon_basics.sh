@@ -51,6 +51,8 @@ m=$(curl -s "$API/metrics")
 like "$m" '^# TYPE drumbeat_loop_lag_seconds gauge' "/metrics is Prometheus text with the loop lag"
 like "$m" 'process_resident_memory_bytes [0-9]' "/metrics has process figures"
 like "$m" 'drumbeat_store_leads' "/metrics has store figures"
+like "$m" 'drumbeat_store_lazy_syncs_total [0-9]' "/metrics counts the fsyncs made for lazy commits"
+like "$(api GET /api/status)" '"lazy_syncs": ?[0-9]' "status counts them too"
 
 st=$(cli status); ok $? "drumbeat status exits 0"
 like "$st" 'example_channel' "drumbeat status shows the loaded plugin"

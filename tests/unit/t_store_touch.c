@@ -107,7 +107,7 @@ int main(void)
     char path[600], want[96];
     json_t *row = NULL, *events = NULL;
 
-    tap_plan(73);
+    tap_plan(74);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/touch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -188,6 +188,17 @@ int main(void)
     store_status(st, &ss);
     tap_ok(ss.commits == commits0 + 1 && ss.lazy_commits == lazy0 + 1,
            "a channel's outcome alone is a lazy commit");
+    /* No later write comes to make it durable: the writer, idle for 100 ms,
+     * fsyncs the WAL itself, once. */
+    int64_t syncs0 = ss.lazy_syncs;
+    for (int i = 0; i < 100 && ss.lazy_syncs == syncs0; i++) {
+        uv_sleep(20);
+        store_status(st, &ss);
+    }
+    uv_sleep(300);
+    store_status(st, &ss);
+    tap_ok(ss.lazy_syncs == syncs0 + 1 && ss.commits == commits0 + 1,
+           "once writes pause, one fsync of the WAL makes the lazy commit durable");
     store_touch_get(st, t2, &row);
     tap_is_int(json_integer_value(json_object_get(row, "due_at")), 7000, "retry_at is the due");
     json_decref(row);

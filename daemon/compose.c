@@ -123,24 +123,34 @@ static int compose_unsub(GMimeMessage *msg, const struct compose_in *in, struct 
     if (in->unsub_mailto != NULL && !compose_addr_ok(in->unsub_mailto))
         return errbuf_at(err, -EINVAL, NULL, "unsub_mailto",
                          "expected an address like unsubscribe@example.com");
+    /* The first line also holds the header's name and colon. */
+    size_t line = strlen("List-Unsubscribe:");
     GString *v = g_string_new(NULL);
-    if (in->unsub_url != NULL)
-        g_string_append_printf(v, " <%s>", in->unsub_url);
+    if (in->unsub_url != NULL) {
+        g_string_append_printf(v, " <%s>%s", in->unsub_url, in->unsub_mailto != NULL ? "," : "");
+        if (line + v->len > LINE_MAX_OCTETS) {
+            g_string_free(v, TRUE);
+            return errbuf_at(err, -EINVAL, NULL, "unsub_url", "expected a URL that fits on "
+                             "one header line (%d octets)", LINE_MAX_OCTETS);
+        }
+        g_string_append_c(v, '\n');
+        line = 0;
+    }
     if (in->unsub_mailto != NULL) {
         size_t start = v->len;
-        g_string_append_printf(v, "%s <mailto:%s", v->len > 0 ? ",\n" : "", in->unsub_mailto);
+        g_string_append_printf(v, " <mailto:%s", in->unsub_mailto);
         if (in->unsub_mailto_subject != NULL && in->unsub_mailto_subject[0] != '\0') {
             g_string_append(v, "?subject=");
             compose_pct(v, in->unsub_mailto_subject);
         }
         g_string_append_c(v, '>');
-        if (v->len - start > LINE_MAX_OCTETS - 2) {
+        if (line + v->len - start > LINE_MAX_OCTETS) {
             g_string_free(v, TRUE);
             return errbuf_at(err, -EINVAL, NULL, "unsub_mailto_subject", "expected a mailto: "
                              "that fits on one header line (%d octets)", LINE_MAX_OCTETS);
         }
+        g_string_append_c(v, '\n');
     }
-    g_string_append_c(v, '\n');
     GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     g_mime_header_list_set(headers, "List-Unsubscribe", "", NULL);
     g_mime_header_set_raw_value(g_mime_header_list_get_header(headers, "List-Unsubscribe"),
@@ -180,12 +190,37 @@ static int compose_thread(GMimeMessage *msg, const struct compose_in *in, struct
     return 0;
 }
 
+/* A body's line ends as LF only: CRLF and a lone CR each become one LF, and
+ * the DOS newline format then writes every one as CRLF. A lone CR (or LF)
+ * left in the DATA is what SMTP smuggling rides on (a relay that ends lines
+ * at it can see "\r.\r" as the end of the message), and RFC 5322 forbids it. */
+static char *compose_newlines(const char *s, size_t len, size_t *out_len)
+{
+    char *out = g_malloc(len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\r') {
+            out[n++] = '\n';
+            if (i + 1 < len && s[i + 1] == '\n')
+                i++;
+        } else {
+            out[n++] = s[i];
+        }
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return out;
+}
+
 /* A UTF-8 text part, 7-bit clean: quoted-printable or base64 as GMime judges
  * best, so no relay needs 8BITMIME and no line exceeds 998 octets. */
-static GMimeObject *compose_text_part(const char *subtype, const char *text, size_t len)
+static GMimeObject *compose_text_part(const char *subtype, const char *text, size_t text_len)
 {
     GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
-    GMimeStream *content = g_mime_stream_mem_new_with_buffer(text, len);
+    size_t len;
+    char *lf = compose_newlines(text, text_len, &len);
+    GMimeStream *content = g_mime_stream_mem_new_with_buffer(lf, len);
+    g_free(lf);
     GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(content,
                                                                     GMIME_CONTENT_ENCODING_DEFAULT);
     g_mime_part_set_content(GMIME_PART(part), wrapper);

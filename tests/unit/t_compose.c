@@ -93,6 +93,94 @@ static void encoded_and_injection(void)
     tap_is_str(err.where, "to", "the error names the field");
 }
 
+/* Whether every CR in msg starts a CRLF and every LF ends one. */
+static bool crlf_only(const char *msg, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((msg[i] == '\r' && (i + 1 >= len || msg[i + 1] != '\n')) ||
+            (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r')))
+            return false;
+    return true;
+}
+
+/* Line ends in a body from lead data or a template: a lone CR would reach
+ * the DATA as is (SMTP smuggling rides on "\r.\r"); CRLF, CR and LF each
+ * become one CRLF, in the text and in the HTML part. (fuzz_compose found
+ * the lone CR.) */
+static void body_line_ends(void)
+{
+    struct compose_in in = {
+        .from_name = "Ada", .from_addr = "ada@example.com", .to_addr = "lead@example.org",
+        .subject = "Lines", .text = "one\rtwo\r\nthree\nfour\r.\rfive\r",
+        .html = "<p>a</p>\r<p>b</p>\r\n<p>c</p>", .message_id = "k@example.com",
+    };
+    struct errbuf err = { 0 };
+    char *msg = NULL;
+    size_t len = 0;
+
+    tap_is_int(compose_message(&in, &msg, &len, &err), 0, "a body with CR, LF and CRLF composes");
+    tap_ok(msg != NULL && crlf_only(msg, len), "no CR or LF stands alone in the message");
+    tap_contains(msg, "one\r\ntwo\r\nthree\r\nfour\r\n.\r\nfive\r\n",
+                 "each line end of the text is one CRLF");
+    tap_contains(msg, "<p>a</p>\r\n<p>b</p>\r\n<p>c</p>", "and of the HTML");
+    free(msg);
+}
+
+/* The longest line of msg, without its CRLF. */
+static size_t longest_line(const char *msg, size_t len)
+{
+    size_t best = 0, start = 0;
+    for (size_t i = 0; i < len; i++)
+        if (msg[i] == '\n') {
+            if (i - 1 - start > best)
+                best = i - 1 - start;
+            start = i + 1;
+        }
+    return best;
+}
+
+/* List-Unsubscribe is written pre-folded, one URI per line; its first line
+ * also holds "List-Unsubscribe:", which counts toward RFC 5322's 998 octets
+ * (fuzz_compose found a 1,012-octet line when the mailto came first). */
+static void unsub_line_limits(void)
+{
+    char subject[1000], url[1000];
+    struct compose_in in = {
+        .from_addr = "ada@example.com", .to_addr = "lead@example.org", .subject = "Hi",
+        .text = "Body\n", .message_id = "k@example.com", .unsub_mailto = "u@example.com",
+        .unsub_mailto_subject = subject,
+    };
+    struct errbuf err = { 0 };
+    char *msg = NULL;
+    size_t len = 0;
+
+    /* "List-Unsubscribe: <mailto:u@example.com?subject=" is 48 octets, ">" one. */
+    memset(subject, 'a', 949);
+    subject[949] = '\0';
+    tap_ok(compose_message(&in, &msg, &len, &err) == 0 && longest_line(msg, len) == 998,
+           "a mailto alone on the first line may fill it to 998 octets");
+    free(msg);
+    msg = NULL;
+    strcat(subject, "a");
+    tap_ok(compose_message(&in, &msg, &len, &err) == -EINVAL && msg == NULL &&
+           strcmp(err.where, "unsub_mailto_subject") == 0,
+           "one octet more is refused, naming the mailto's subject");
+
+    /* "List-Unsubscribe: <" is 19 octets, ">," two more before the mailto's line. */
+    in.unsub_mailto_subject = NULL;
+    in.unsub_url = url;
+    snprintf(url, sizeof(url), "https://x.example.com/u/");
+    memset(url + 24, 'b', 977 - 24);
+    url[977] = '\0';
+    tap_ok(compose_message(&in, &msg, &len, &err) == 0 && longest_line(msg, len) == 998,
+           "a link before a mailto may fill the first line to 998 octets");
+    free(msg);
+    msg = NULL;
+    strcat(url, "b");
+    tap_ok(compose_message(&in, &msg, &len, &err) == -EINVAL && msg == NULL &&
+           strcmp(err.where, "unsub_url") == 0, "one octet more is refused, naming the link");
+}
+
 static void drafts(void)
 {
     struct config_mailbox mb = { .name = "ada", .address = "ada@example.com",
@@ -140,9 +228,11 @@ static void backoff(void)
 int main(void)
 {
     compose_init();
-    tap_plan(29);
+    tap_plan(37);
     plain_message();
     encoded_and_injection();
+    body_line_ends();
+    unsub_line_limits();
     drafts();
     backoff();
     return tap_done();

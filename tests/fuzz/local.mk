@@ -26,6 +26,9 @@ EXTRA_DIST += %D%/fuzz_cadence.c
 # -- enrich_mx: TTLs read from raw DNS answers (dns_ttl.c) --
 FUZZ_TARGETS += %D%/fuzz_dns_answer
 EXTRA_DIST += %D%/fuzz_dns_answer.c
+# -- compose: lead data into mail headers and bodies (compose.c) --
+FUZZ_TARGETS += %D%/fuzz_compose
+EXTRA_DIST += %D%/fuzz_compose.c
 
 fuzz: $(FUZZ_TARGETS)
 

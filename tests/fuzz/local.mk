@@ -29,6 +29,14 @@ EXTRA_DIST += %D%/fuzz_dns_answer.c
 # -- compose: lead data into mail headers and bodies (compose.c) --
 FUZZ_TARGETS += %D%/fuzz_compose
 EXTRA_DIST += %D%/fuzz_compose.c
+# -- enrich_csv: a firmographics CSV loaded into the plugin's table --
+FUZZ_TARGETS += %D%/fuzz_enrich_csv
+EXTRA_DIST += %D%/fuzz_enrich_csv.c
+%D%/fuzz_enrich_csv: $(top_srcdir)/%D%/fuzz_enrich_csv.c \
+		$(top_srcdir)/plugins/enrich_csv/csv_table.c $(FUZZ_CORE_SRCS)
+	@$(MKDIR_P) %D%
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -I$(top_srcdir)/plugins/enrich_csv \
+		-o $@ $< $(top_srcdir)/plugins/enrich_csv/csv_table.c $(FUZZ_CORE_SRCS) $(CORE_DEP_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 

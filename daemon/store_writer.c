@@ -541,7 +541,7 @@ void store_writer_stop(struct store *st)
 }
 
 void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_committed,
-                        int64_t *commits, int64_t *lazy_commits, int64_t *wal_syncs)
+                        int64_t *commits, int64_t *lazy_commits, int64_t *lazy_syncs)
 {
     struct store_writer *w = &st->writer;
 
@@ -550,6 +550,6 @@ void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_commi
     *writes_committed = w->writes_committed;
     *commits = w->commits;
     *lazy_commits = w->lazy_commits;
-    *wal_syncs = w->wal_syncs;
+    *lazy_syncs = w->lazy_syncs;
     pthread_mutex_unlock(&w->mu);
 }

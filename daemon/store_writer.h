@@ -82,7 +82,7 @@ struct store_writer {
     int64_t lazy_commits;       /* of them, without an fsync of their own */
     bool sync_normal;           /* writer thread: the connection is at synchronous=NORMAL */
     int unsynced;               /* writer thread: lazy commits since the WAL's last fsync */
-    int64_t wal_syncs;          /* fsyncs of the WAL made for lazy commits (idle, notify) */
+    int64_t lazy_syncs;          /* fsyncs of the WAL made for lazy commits (idle, notify) */
 };
 
 /* store_writer_sync.c, writer thread. Before BEGIN: synchronous=NORMAL for
@@ -119,6 +119,6 @@ int store_writer_submit(struct store *st, struct store_req *req);
 void store_writer_stop(struct store *st);
 /* Queue length and counters, read under the lock. */
 void store_writer_stats(struct store *st, int64_t *queued, int64_t *writes_committed,
-                        int64_t *commits, int64_t *lazy_commits, int64_t *wal_syncs);
+                        int64_t *commits, int64_t *lazy_commits, int64_t *lazy_syncs);
 
 #endif /* DRUMBEAT_STORE_WRITER_H */

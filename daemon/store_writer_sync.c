@@ -85,7 +85,7 @@ int store_writer_sync_wal(struct store *st)
     }
     w->unsynced = 0;
     pthread_mutex_lock(&w->mu);     /* never held here: the writer drops it to write */
-    w->wal_syncs++;
+    w->lazy_syncs++;
     pthread_mutex_unlock(&w->mu);
     return 0;
 }

@@ -29,6 +29,11 @@
 /* How long a connection waits for a lock another one holds. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
+/* How many minutes of a mailbox's sends mailbox_send_minutes keeps behind
+ * its newest (migration 9): 25 hours, more than the longest rolling window
+ * a cap counts (24 hours) plus its partial first minute. */
+#define STORE_SEND_MINUTES_KEPT "1500"
+
 /* One SQLite connection and its prepared statements, keyed by the address of
  * the SQL text (a string literal), so a statement is prepared once. */
 struct store_conn {

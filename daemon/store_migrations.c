@@ -305,9 +305,48 @@ static const char *const migration_8[] = {
     NULL,
 };
 
+/* 9: a mailbox's sends per minute. The caps' rolling windows counted
+ * every send in them through touches_mailbox_sent at each claim, so a
+ * claim cost grew with the volume sent in the last 24 hours (30,000 sends
+ * in bench/bench_smtp.sh: 14% of the daemon's CPU, the loop's largest
+ * part). store_mailbox_sends now sums at most one row per minute and
+ * counts only the window's first, partial minute from touches. sent_at is
+ * assigned once, at the outcome "sent" (store_touches.c), and touches are
+ * never deleted; the triggers still keep the sums right for any change of
+ * sent_at or mailbox. A new minute drops that mailbox's minutes older than
+ * 25 hours (mailbox_send_minutes_insert: once a minute, not per send). */
+static const char *const migration_9[] = {
+    "CREATE TABLE mailbox_send_minutes (mailbox TEXT NOT NULL, minute INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY (mailbox, minute)) WITHOUT ROWID",
+    "INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
+    " SELECT mailbox, sent_at / 60000, count(*) FROM touches"
+    " WHERE mailbox IS NOT NULL AND sent_at IS NOT NULL GROUP BY 1, 2",
+    "CREATE TRIGGER mailbox_send_minutes_insert AFTER INSERT ON mailbox_send_minutes BEGIN"
+    " DELETE FROM mailbox_send_minutes WHERE mailbox = NEW.mailbox"
+    " AND minute < NEW.minute - " STORE_SEND_MINUTES_KEPT "; END",
+    "CREATE TRIGGER touches_sent_insert AFTER INSERT ON touches"
+    " WHEN NEW.sent_at IS NOT NULL AND NEW.mailbox IS NOT NULL BEGIN"
+    " INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
+    " VALUES (NEW.mailbox, NEW.sent_at / 60000, 1)"
+    " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER touches_sent_update AFTER UPDATE OF sent_at, mailbox ON touches"
+    " WHEN NEW.sent_at IS NOT OLD.sent_at OR NEW.mailbox IS NOT OLD.mailbox BEGIN"
+    " UPDATE mailbox_send_minutes SET n = n - 1 WHERE OLD.sent_at IS NOT NULL"
+    " AND mailbox = OLD.mailbox AND minute = OLD.sent_at / 60000;"
+    " INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
+    " SELECT NEW.mailbox, NEW.sent_at / 60000, 1"
+    " WHERE NEW.sent_at IS NOT NULL AND NEW.mailbox IS NOT NULL"
+    " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER touches_sent_delete AFTER DELETE ON touches"
+    " WHEN OLD.sent_at IS NOT NULL AND OLD.mailbox IS NOT NULL BEGIN"
+    " UPDATE mailbox_send_minutes SET n = n - 1"
+    " WHERE mailbox = OLD.mailbox AND minute = OLD.sent_at / 60000; END",
+    NULL,
+};
+
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
                                                  migration_4, migration_5, migration_6,
-                                                 migration_7, migration_8 };
+                                                 migration_7, migration_8, migration_9 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

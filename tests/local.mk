@@ -18,13 +18,16 @@ check_PROGRAMS += %D%/unit/t_config
 %C%_unit_t_config_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_config_LDADD = $(TEST_LDADD)
 # -- store tests --
-check_PROGRAMS += %D%/unit/t_store %D%/unit/t_store_touch
+check_PROGRAMS += %D%/unit/t_store %D%/unit/t_store_touch %D%/unit/t_store_sends
 %C%_unit_t_store_SOURCES = %D%/unit/t_store.c %D%/unit/store_test_util.h
 %C%_unit_t_store_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_store_LDADD = $(TEST_LDADD)
 %C%_unit_t_store_touch_SOURCES = %D%/unit/t_store_touch.c %D%/unit/store_test_util.h
 %C%_unit_t_store_touch_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_store_touch_LDADD = $(TEST_LDADD)
+%C%_unit_t_store_sends_SOURCES = %D%/unit/t_store_sends.c %D%/unit/store_test_util.h
+%C%_unit_t_store_sends_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_store_sends_LDADD = $(TEST_LDADD)
 # -- plugin tests --
 # Deliberately bad plugins: real .so files (hence -rpath), never installed.
 TEST_PLUGIN_FLAGS = -module -avoid-version -shared -export-symbols-regex '^drumbeat_plugin$$' \

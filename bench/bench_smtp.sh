@@ -22,6 +22,8 @@
 # daemon and store serve every round.
 #
 # Usage (as root, for smtp-sink -u nobody): bench/bench_smtp.sh [BUILD_DIR]
+# With PERF_DIR=DIR, each round's send phase is profiled (perf record, the
+# cpu-clock event, call graphs) into DIR/send.ROUND.data, for perf report.
 # Needs postfix (smtp-sink, smtp-source), /usr/bin/python3, node and npm.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -188,6 +190,12 @@ run_d() {
   echo "    POST /api/touches (8 clients):    $RPOST touches/s (creating the $N touches)"
   want=$((N * $3))
   log_from=$(wc -l <"$D/daemon.log")
+  PERF_PID=
+  if [ -n "${PERF_DIR:-}" ]; then
+    perf record -q -e cpu-clock -F ${PERF_HZ:-4000} --call-graph ${PERF_CG:-fp} -p "$DPID" -o "$PERF_DIR/send.$3.data" 2>/dev/null &
+    PERF_PID=$!
+    sleep 0.3
+  fi
   t0=$(now)
   curl -s -o /dev/null -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
     --data '{"by":"2h"}' "http://127.0.0.1:$API_PORT/api/clock/advance"
@@ -197,6 +205,7 @@ run_d() {
     sleep 0.05
   done
   t1=$(now)
+  [ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
   RD=$(rate "$N" "$t0" "$t1")
   echo "(d) drumbeatd + channel_smtp:         $RD msg/s (claim, compose, SMTP, commit)"
   tail -n +$((log_from + 1)) "$D/daemon.log" >"$D/daemon.log.round"

@@ -214,13 +214,18 @@ int main(void)
     tap_is_int(mismatches(st, path, "m1", from - DAY_MS, clock_now_ms()), 0,
                "every window counts the new sends too");
 
-    /* Another tool moves a sent touch to m2 and deletes one of m1's. */
+    /* Another tool moves a sent touch to m2, deletes one of m1's, clears
+     * the sent_at of another, moves one in time and gives the sent touch
+     * without a mailbox one. */
     tap_is_int(exec_on(path, "UPDATE touches SET mailbox = 'm2' WHERE id = 400;"
-                             "DELETE FROM touches WHERE id = 399"), SQLITE_OK,
-               "a sent touch moved to m2 and another deleted, by another connection");
+                             "DELETE FROM touches WHERE id = 399;"
+                             "UPDATE touches SET sent_at = NULL WHERE id = 398;"
+                             "UPDATE touches SET sent_at = sent_at - 3600000 WHERE id = 397;"
+                             "UPDATE touches SET mailbox = 'm2' WHERE id = 500"), SQLITE_OK,
+               "sent touches moved, deleted, unsent and given a mailbox, by another connection");
     int bad = mismatches(st, path, "m1", clock_now_ms() - DAY_MS, clock_now_ms()) +
               mismatches(st, path, "m2", clock_now_ms() - DAY_MS, clock_now_ms());
-    tap_is_int(bad, 0, "both mailboxes' windows follow the move and the delete");
+    tap_is_int(bad, 0, "both mailboxes' windows follow each of those changes");
 
     /* Three days on, a send of m1 drops its minutes older than 25 hours;
      * m2's stay until m2 sends again. */

@@ -22,8 +22,12 @@
 # daemon and store serve every round.
 #
 # Usage (as root, for smtp-sink -u nobody): bench/bench_smtp.sh [BUILD_DIR]
+# ONLY_DAEMON=1 runs the daemon's rounds alone (to compare two builds).
 # With PERF_DIR=DIR, each round's send phase is profiled (perf record, the
-# cpu-clock event, call graphs) into DIR/send.ROUND.data, for perf report.
+# cpu-clock event, call graphs) into DIR/send.ROUND.data, for perf report,
+# and the round's daemon log is kept as DIR/daemon.ROUND.log. With
+# STRACE_DIR=DIR instead, each send phase's system calls are counted
+# (strace -c) into DIR/send.ROUND.txt.
 # Needs postfix (smtp-sink, smtp-source), /usr/bin/python3, node and npm.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -174,6 +178,18 @@ ts = [threading.Thread(target=worker, args=(k, 8)) for k in range(8)]
 [x.start() for x in ts]; [x.join() for x in ts]
 print("%.0f %d" % (n / (time.time() - t), len(errors)))
 PYEOF
+# cpu_snapshot: the machine's jiffies (all, idle), then the daemon's and
+# the sink's CPU ticks (user + system, all threads), padded to six fields
+# (run_d's awk reads two snapshots side by side). The sink's CPU per
+# message tells how fast the machine was in that round: on a shared VM it
+# moved between 48 and 76 us here, and the daemon's with it.
+cpu_snapshot() {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%d %d ", t, $5 + $6 }' /proc/stat
+  for p in "$DPID" "$SINK_PID"; do
+    awk '{ sub(/^.*\) /, ""); printf "%d ", $12 + $13 }' "/proc/$p/stat"
+  done
+  echo "0 0"
+}
 sent() {
   curl -s "http://127.0.0.1:$API_PORT/metrics" | sed -n 's/^drumbeat_store_touches{state="sent"} \([0-9]*\)$/\1/p'
 }
@@ -195,7 +211,12 @@ run_d() {
     perf record -q -e cpu-clock -F ${PERF_HZ:-4000} --call-graph ${PERF_CG:-fp} -p "$DPID" -o "$PERF_DIR/send.$3.data" 2>/dev/null &
     PERF_PID=$!
     sleep 0.3
+  elif [ -n "${STRACE_DIR:-}" ]; then
+    strace -f -c -o "$STRACE_DIR/send.$3.txt" -p "$DPID" 2>/dev/null &
+    PERF_PID=$!
+    sleep 0.5
   fi
+  cpu0=$(cpu_snapshot)
   t0=$(now)
   curl -s -o /dev/null -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
     --data '{"by":"2h"}' "http://127.0.0.1:$API_PORT/api/clock/advance"
@@ -205,10 +226,16 @@ run_d() {
     sleep 0.05
   done
   t1=$(now)
+  cpu1=$(cpu_snapshot)
   [ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
   RD=$(rate "$N" "$t0" "$t1")
   echo "(d) drumbeatd + channel_smtp:         $RD msg/s (claim, compose, SMTP, commit)"
+  echo "$cpu0 $cpu1" | awk -v n="$N" -v hz="$(getconf CLK_TCK)" -v cores="$(nproc)" '{
+    busy = ($7 - $8) - ($1 - $2); all = $7 - $1
+    printf "    CPU while sending: machine %.0f%% busy of %d cores; drumbeatd %.0f us/msg, smtp-sink %.0f us/msg\n",
+      all ? 100 * busy / all : 0, cores, 1e6 * ($9 - $3) / hz / n, 1e6 * ($10 - $4) / hz / n }'
   tail -n +$((log_from + 1)) "$D/daemon.log" >"$D/daemon.log.round"
+  [ -z "${PERF_DIR:-}" ] || cp "$D/daemon.log.round" "$PERF_DIR/daemon.$3.log"
   grep -E 'level=(warn|error)' "$D/daemon.log.round" | head -n 5 >&2 || true
   # Where the time went: the plugin logs each session's duration.
   sed -n 's/.*msg="batch done".*sent=\([0-9]*\).*session_ms=\([0-9]*\).*/\1 \2/p' "$D/daemon.log.round" |
@@ -221,12 +248,18 @@ AS= BS= CS= DS=
 r=1
 while [ $r -le "$ROUNDS" ]; do
   echo "# round $r of $ROUNDS"
-  run_a; AS="$AS $RA"
-  run_b; BS="$BS $RB"
-  run_c; CS="$CS $RC"
+  if [ -z "${ONLY_DAEMON:-}" ]; then
+    run_a; AS="$AS $RA"
+    run_b; BS="$BS $RB"
+    run_c; CS="$CS $RC"
+  fi
   run_d $r; DS="$DS $RD"
   r=$((r + 1))
 done
+if [ -n "${ONLY_DAEMON:-}" ]; then
+  echo "median of $ROUNDS rounds (msg/s): drumbeatd $(median $DS) (of$DS)"
+  exit 0
+fi
 RA=$(median $AS) RB=$(median $BS) RC=$(median $CS) RD=$(median $DS)
 echo "medians of $ROUNDS rounds (msg/s): smtp-source $RA (of$AS); smtplib $RB (of$BS);" \
   "nodemailer $RC (of$CS); drumbeatd $RD (of$DS)"

@@ -149,10 +149,10 @@ static const char *const forget_sql[] = {
     "DELETE FROM lead_icp WHERE lead_id = ?1",
     "DELETE FROM touch_payloads WHERE touch_id IN (SELECT id FROM touches WHERE lead_id = ?1)"
     " AND ?2 IS NOT NULL",
-    "UPDATE touches SET recipient = NULL, detail = NULL, updated_at = ?2 WHERE lead_id = ?1",
+    "UPDATE OR FAIL touches SET recipient = NULL, detail = NULL, updated_at = ?2 WHERE lead_id = ?1",
     "UPDATE tasks SET script = NULL, outcome = NULL WHERE lead_id = ?1",
     /* Touches not yet sent never will be. */
-    "UPDATE touches SET state = 'cancelled', reason = 'forgotten', updated_at = ?2"
+    "UPDATE OR FAIL touches SET state = 'cancelled', reason = 'forgotten', updated_at = ?2"
     " WHERE lead_id = ?1 AND state IN ('scheduled', 'deferred')",
 };
 

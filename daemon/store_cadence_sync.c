@@ -96,7 +96,7 @@ static int migrate_same_step(struct store *st, struct store_req *req, struct rec
             break;
         /* Its touches and tasks of the old step count as the new step's. */
         static const char *const follow[] = {
-            "UPDATE touches SET step = ?2 WHERE lead_id = (SELECT lead_id FROM enrollments"
+            "UPDATE OR FAIL touches SET step = ?2 WHERE lead_id = (SELECT lead_id FROM enrollments"
             " WHERE id = ?1) AND enrollment_id = ?1 AND step = ?3",
             "UPDATE tasks SET step = ?2 WHERE enrollment_id = ?1 AND step = ?3",
         };
@@ -131,7 +131,7 @@ static int migrate_restart(struct store *st, struct store_req *req, struct recon
         " 'step', 0) FROM enrollments e JOIN cadences o ON o.id = e.cadence_id"
         " WHERE o.name = ?1 AND e.cadence_id <> ?2 AND e.state IN ('active', 'paused')",
         /* The leads' list lets SQLite find the touches through touches_lead. */
-        "UPDATE touches SET state = 'cancelled', reason = 'cadence_restarted', updated_at = ?3"
+        "UPDATE OR FAIL touches SET state = 'cancelled', reason = 'cadence_restarted', updated_at = ?3"
         " WHERE lead_id IN (SELECT e.lead_id FROM enrollments e JOIN cadences o"
         " ON o.id = e.cadence_id WHERE o.name = ?1 AND e.cadence_id <> ?2"
         " AND e.state IN ('active', 'paused'))"
@@ -233,10 +233,10 @@ static int move_one(struct store *st, struct store_req *req, struct reconcile_re
 {
     static const char *const sql[] = {
         "UPDATE enrollments SET mailbox = ?3 WHERE id = ?1",
-        "UPDATE touches SET mailbox = ?3, state = 'scheduled', reason = NULL, updated_at = ?4"
+        "UPDATE OR FAIL touches SET mailbox = ?3, state = 'scheduled', reason = NULL, updated_at = ?4"
         " WHERE lead_id = ?5 AND enrollment_id = ?1 AND mailbox = ?2 AND state = 'deferred'"
         " AND reason = 'mailbox_paused'",
-        "UPDATE touches SET mailbox = ?3, updated_at = ?4 WHERE lead_id = ?5 AND enrollment_id = ?1"
+        "UPDATE OR FAIL touches SET mailbox = ?3, updated_at = ?4 WHERE lead_id = ?5 AND enrollment_id = ?1"
         " AND mailbox = ?2 AND state IN ('scheduled', 'deferred')",
     };
     int rc = 0;

@@ -87,7 +87,7 @@ static int claim_row_cmp(const void *a, const void *b)
     " RETURNING id, lead_id, channel, mailbox, recipient, content_type, NULL," \
     " idempotency_key, attempts, due_at, kind"
 #define CLAIM_SQL(from, mailbox_term) \
-    "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
+    "UPDATE OR FAIL touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
     " WHERE id IN (SELECT id FROM touches " from " WHERE state = 'scheduled' AND channel = ?1" \
     mailbox_term " AND due_at <= ?3" \
     " AND (not_after IS NULL OR not_after > ?3)" \
@@ -111,7 +111,7 @@ static int claim_row_cmp(const void *a, const void *b)
  * throttle stay a plain index walk; this one numbers every due touch of the
  * mailbox (the window function needs them all), read from touches_claim. */
 #define CLAIM_THROTTLED_SQL(from, mailbox_term) \
-    "UPDATE touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
+    "UPDATE OR FAIL touches SET state = 'sending', attempts = attempts + 1, updated_at = ?5" \
     " WHERE id IN (SELECT id FROM (SELECT t.id, t.step, t.due_at, e.cadence AS cad," \
     "  row_number() OVER (PARTITION BY t.step = 0, e.cadence ORDER BY t.due_at, t.id) AS rn" \
     "  FROM touches t " from " LEFT JOIN enrollments e ON e.id = t.enrollment_id" \

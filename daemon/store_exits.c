@@ -116,7 +116,7 @@ static int exit_one(struct store *st, struct store_req *req, const struct exit_r
      * own outcome (the touch state diagram allows no other move). Touches
      * are found through their lead (touches_lead): there is no index by
      * enrollment. */
-    rc = exit_update(st, "UPDATE touches SET state = 'cancelled', reason = ?2, updated_at = ?3"
+    rc = exit_update(st, "UPDATE OR FAIL touches SET state = 'cancelled', reason = ?2, updated_at = ?3"
                      " WHERE lead_id = (SELECT lead_id FROM enrollments WHERE id = ?1)"
                      " AND enrollment_id = ?1 AND state IN ('scheduled', 'deferred')",
                      e->id, touch_reason, req->now, &touches);

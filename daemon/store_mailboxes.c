@@ -41,7 +41,7 @@ static int defer_scheduled(struct store *st, struct store_req *req, const char *
     store_bind_text(s, 4, req->actor.name);
     if ((rc = store_stmt_done(&st->wr, s)) < 0)
         return rc;
-    rc = store_stmt(&st->wr, "UPDATE touches SET state = 'deferred', reason = '" PAUSED_REASON "',"
+    rc = store_stmt(&st->wr, "UPDATE OR FAIL touches SET state = 'deferred', reason = '" PAUSED_REASON "',"
                     " updated_at = ?2 WHERE mailbox = ?1 AND state = 'scheduled'", &s);
     if (rc < 0)
         return rc;
@@ -113,7 +113,7 @@ static int resume_run(struct store *st, struct store_req *req)
         return rc;
     if (sqlite3_changes(st->wr.db) == 0)
         return -ENOENT;
-    rc = store_stmt(&st->wr, "UPDATE touches SET state = 'scheduled', reason = NULL,"
+    rc = store_stmt(&st->wr, "UPDATE OR FAIL touches SET state = 'scheduled', reason = NULL,"
                     " updated_at = ?2 WHERE mailbox = ?1 AND state = 'deferred'"
                     " AND reason = '" PAUSED_REASON "'", &s);
     if (rc < 0)

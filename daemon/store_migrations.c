@@ -315,9 +315,31 @@ static const char *const migration_8[] = {
  * never deleted; the triggers still keep the sums right for any change of
  * sent_at or mailbox. A new minute drops that mailbox's minutes older than
  * 25 hours (mailbox_send_minutes_insert: once a minute, not per send). */
+/* The counters the triggers keep (touch_counts, recreated here, and
+ * mailbox_send_minutes) have no NOT NULL on n: a trigger statement that
+ * may abort makes SQLite keep a statement journal (a copy of every page
+ * the statement changes) for each write to touches, so it can undo that
+ * statement alone. The writes to touches say OR FAIL for the same reason:
+ * the writer undoes a failed request whole (its savepoint), so FAIL loses
+ * nothing. A sent outcome's UPDATE went from 27 to 10 us. */
 static const char *const migration_9[] = {
+    "DROP TRIGGER touches_count_insert",
+    "DROP TRIGGER touches_count_update",
+    "DROP TRIGGER touches_count_delete",
+    "CREATE TABLE touch_counts_9 (state TEXT PRIMARY KEY, n INTEGER DEFAULT 0) WITHOUT ROWID",
+    "INSERT INTO touch_counts_9 (state, n) SELECT state, n FROM touch_counts",
+    "DROP TABLE touch_counts",
+    "ALTER TABLE touch_counts_9 RENAME TO touch_counts",
+    "CREATE TRIGGER touches_count_insert AFTER INSERT ON touches BEGIN"
+    " UPDATE touch_counts SET n = n + 1 WHERE state = NEW.state; END",
+    "CREATE TRIGGER touches_count_update AFTER UPDATE OF state ON touches"
+    " WHEN OLD.state IS NOT NEW.state BEGIN"
+    " UPDATE touch_counts SET n = n - 1 WHERE state = OLD.state;"
+    " UPDATE touch_counts SET n = n + 1 WHERE state = NEW.state; END",
+    "CREATE TRIGGER touches_count_delete AFTER DELETE ON touches BEGIN"
+    " UPDATE touch_counts SET n = n - 1 WHERE state = OLD.state; END",
     "CREATE TABLE mailbox_send_minutes (mailbox TEXT NOT NULL, minute INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, PRIMARY KEY (mailbox, minute)) WITHOUT ROWID",
+    " n INTEGER, PRIMARY KEY (mailbox, minute)) WITHOUT ROWID",
     "INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
     " SELECT mailbox, sent_at / 60000, count(*) FROM touches"
     " WHERE mailbox IS NOT NULL AND sent_at IS NOT NULL GROUP BY 1, 2",
@@ -330,27 +352,25 @@ static const char *const migration_9[] = {
     " VALUES (NEW.mailbox, NEW.sent_at / 60000, 1)"
     " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + 1; END",
     /* A send, the one change on the hot path, has a trigger of its own
-     * whose WHEN filters and whose upsert is a plain VALUES: 0.7 us a row
-     * in bulk, where one trigger for every change cost 3.2 us. */
+     * whose WHEN filters and whose upsert is a plain VALUES (a third of
+     * the cost of one trigger for every change). */
     "CREATE TRIGGER touches_sent_first AFTER UPDATE OF sent_at ON touches"
     " WHEN OLD.sent_at IS NULL AND NEW.sent_at IS NOT NULL AND NEW.mailbox IS NOT NULL BEGIN"
     " INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
     " VALUES (NEW.mailbox, NEW.sent_at / 60000, 1)"
     " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + 1; END",
-    "CREATE TRIGGER touches_sent_moved AFTER UPDATE OF sent_at, mailbox ON touches"
-    " WHEN OLD.sent_at IS NOT NULL AND OLD.mailbox IS NOT NULL"
+    /* Every other change of a sent touch (another sent_at, another
+     * mailbox, or one given to a touch sent without): one trigger, so the
+     * hot UPDATE evaluates one WHEN more, not two. A NULL OLD.mailbox
+     * matches no row to take one from. */
+    "CREATE TRIGGER touches_sent_changed AFTER UPDATE OF sent_at, mailbox ON touches"
+    " WHEN OLD.sent_at IS NOT NULL"
     " AND (NEW.sent_at IS NOT OLD.sent_at OR NEW.mailbox IS NOT OLD.mailbox) BEGIN"
     " UPDATE mailbox_send_minutes SET n = n - 1"
     " WHERE mailbox = OLD.mailbox AND minute = OLD.sent_at / 60000;"
     " INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
     " SELECT NEW.mailbox, NEW.sent_at / 60000, 1"
     " WHERE NEW.sent_at IS NOT NULL AND NEW.mailbox IS NOT NULL"
-    " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + 1; END",
-    "CREATE TRIGGER touches_sent_mailbox_set AFTER UPDATE OF sent_at, mailbox ON touches"
-    " WHEN OLD.sent_at IS NOT NULL AND OLD.mailbox IS NULL AND NEW.sent_at IS NOT NULL"
-    " AND NEW.mailbox IS NOT NULL BEGIN"
-    " INSERT INTO mailbox_send_minutes (mailbox, minute, n)"
-    " VALUES (NEW.mailbox, NEW.sent_at / 60000, 1)"
     " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + 1; END",
     "CREATE TRIGGER touches_sent_delete AFTER DELETE ON touches"
     " WHEN OLD.sent_at IS NOT NULL AND OLD.mailbox IS NOT NULL BEGIN"

@@ -88,7 +88,7 @@ static int stop_one(struct store *st, struct store_req *req, int64_t id, int64_t
     /* What has not left yet never will; a touch in flight keeps its outcome.
      * Touches are found through their lead (touches_lead). */
     if (rc == 0)
-        rc = run4(st, "UPDATE touches SET state = 'cancelled', reason = ?2, updated_at = ?3"
+        rc = run4(st, "UPDATE OR FAIL touches SET state = 'cancelled', reason = ?2, updated_at = ?3"
                   " WHERE lead_id = (SELECT lead_id FROM enrollments WHERE id = ?1)"
                   " AND enrollment_id = ?1 AND state IN ('scheduled', 'deferred')",
                   id, "stopped", req->now, 0, &touches);

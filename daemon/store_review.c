@@ -146,7 +146,7 @@ static int approve_run(struct store *st, struct store_req *req)
     int rc = review_lead(st, m->touch_id, &lead);
     if (rc < 0)
         return rc;
-    rc = store_stmt(&st->wr, "UPDATE touches SET state = 'scheduled', reason = NULL,"
+    rc = store_stmt(&st->wr, "UPDATE OR FAIL touches SET state = 'scheduled', reason = NULL,"
                     " due_at = ?2, not_after = ?3, updated_at = ?4 WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
@@ -174,7 +174,7 @@ static int edit_run(struct store *st, struct store_req *req)
     int rc = review_lead(st, m->touch_id, &lead);
     if (rc < 0)
         return rc;
-    rc = store_stmt(&st->wr, "UPDATE touches SET updated_at = ?2 WHERE id = ?1", &s);
+    rc = store_stmt(&st->wr, "UPDATE OR FAIL touches SET updated_at = ?2 WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, m->touch_id);

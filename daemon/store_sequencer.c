@@ -287,7 +287,7 @@ int store_touch_payload(struct store *st, int64_t touch_id, char **payload, int 
 static int release_run(struct store *st, struct store_req *req)
 {
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "UPDATE touches SET state = 'scheduled', reason = NULL,"
+    int rc = store_stmt(&st->wr, "UPDATE OR FAIL touches SET state = 'scheduled', reason = NULL,"
                         " updated_at = ?1 WHERE id IN (SELECT id FROM touches"
                         " INDEXED BY touches_deferred WHERE state = 'deferred' AND due_at <= ?1"
                         " AND coalesce(reason, '') NOT IN ('awaiting_review', 'mailbox_paused')"
@@ -360,7 +360,7 @@ static int defer_run(struct store *st, struct store_req *req)
 {
     struct defer_req *m = req->priv;
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "UPDATE touches SET state = 'deferred', reason = ?2,"
+    int rc = store_stmt(&st->wr, "UPDATE OR FAIL touches SET state = 'deferred', reason = ?2,"
                         " due_at = ?3, not_after = ?4, updated_at = ?5"
                         " WHERE id = ?1 AND state = 'scheduled' RETURNING lead_id", &s);
     if (rc < 0)

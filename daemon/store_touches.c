@@ -64,7 +64,7 @@ int store_wr_touch_insert_at(struct store *st, int64_t now, const struct store_t
      * the same insert: a touch never exists without its key, and the unique
      * key index is written once. */
     int rc = store_stmt(&st->wr,
-        "INSERT INTO touches (id, idempotency_key, lead_id, enrollment_id, step, kind, channel,"
+        "INSERT OR FAIL INTO touches (id, idempotency_key, lead_id, enrollment_id, step, kind, channel,"
         " mailbox, recipient, content_type, state, reason, due_at, not_after,"
         " created_at, updated_at)"
         " SELECT n, ?9 || '.' || n, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?13, ?14, ?14"
@@ -182,9 +182,9 @@ static int touch_finish_run(struct store *st, struct store_req *req)
      * SQLite rewrites the entries of every index over an assigned column,
      * even when its value stays the same (store_sequencer.c, step_run). */
     rc = store_stmt(&st->wr, o->state == TOUCH_SENT
-        ? "UPDATE touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
+        ? "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
           " updated_at = ?7, sent_at = ?7 WHERE id = ?1"
-        : "UPDATE touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
+        : "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
           " updated_at = ?7, due_at = CASE WHEN ?8 > 0 THEN ?8 ELSE due_at END"
           " WHERE id = ?1", &s);
     if (rc < 0)
@@ -270,7 +270,7 @@ int store_touches_recover(struct store *st, int64_t *n)
     }
     if (rc == 0)
         rc = store_stmt(&st->wr,
-            "UPDATE touches SET state = 'in_doubt', reason = 'interrupted', updated_at = ?1"
+            "UPDATE OR FAIL touches SET state = 'in_doubt', reason = 'interrupted', updated_at = ?1"
             " WHERE state = 'sending'", &s);
     if (rc == 0) {
         sqlite3_bind_int64(s, 1, now);

@@ -163,7 +163,7 @@ int main(void)
     char path[600];
     char sql[1024];
 
-    tap_plan(17);
+    tap_plan(20);
     uv_loop_init(&loop);
     clock_use_test(T0);
     snprintf(path, sizeof(path), "%s/sends.db", tap_tmpdir());
@@ -189,6 +189,13 @@ int main(void)
              (long long)(T0 + 30 * DAY_MS));
     tap_is_int(exec_on(path, sql), SQLITE_OK, "sends of two mailboxes and touches never sent");
     tap_is_int(store_open(&loop, path, &st, &err), 0, "the version 8 store opens (migrated)");
+    struct store_status ss;
+    store_status(st, &ss);
+    tap_ok(ss.touches[TOUCH_SENT] == 451 && ss.touches[TOUCH_FAILED] == 1 &&
+           ss.touches[TOUCH_SCHEDULED] == 1, "the touches by state came through migration 9's new"
+           " touch_counts (451 sent, 1 failed, 1 scheduled; got %lld %lld %lld)",
+           (long long)ss.touches[TOUCH_SENT], (long long)ss.touches[TOUCH_FAILED],
+           (long long)ss.touches[TOUCH_SCHEDULED]);
     int64_t rows = query_int(path, "SELECT sum(n) FROM mailbox_send_minutes WHERE mailbox = ?1"
                              " AND ?2 = ?2", "m1", 0);
     tap_is_int(rows, 400, "the migration counted m1's 400 sends into minutes");
@@ -213,6 +220,9 @@ int main(void)
     tap_is_int(send_some(&loop, st, lead, "m1", 60, 37000), 60, "60 sends of m1 through the store");
     tap_is_int(mismatches(st, path, "m1", from - DAY_MS, clock_now_ms()), 0,
                "every window counts the new sends too");
+    store_status(st, &ss);
+    tap_ok(ss.touches[TOUCH_SENT] == 511 && ss.touches[TOUCH_SENDING] == 0,
+           "and touch_counts counts them (511 sent, none sending)");
 
     /* Another tool moves a sent touch to m2, deletes one of m1's, clears
      * the sent_at of another, moves one in time and gives the sent touch
@@ -226,6 +236,8 @@ int main(void)
     int bad = mismatches(st, path, "m1", clock_now_ms() - DAY_MS, clock_now_ms()) +
               mismatches(st, path, "m2", clock_now_ms() - DAY_MS, clock_now_ms());
     tap_is_int(bad, 0, "both mailboxes' windows follow each of those changes");
+    store_status(st, &ss);
+    tap_ok(ss.touches[TOUCH_SENT] == 510, "the deleted touch left touch_counts too (510 sent)");
 
     /* Three days on, a send of m1 drops its minutes older than 25 hours;
      * m2's stay until m2 sends again. */

@@ -28,6 +28,9 @@
 #                        too, its cost including those info lines.
 #   IDLE=30              seconds of idle CPU measurement
 #   KEEP=1               keep the work folder (store, daemon log) for a look
+#   PERF_DIR=DIR         profile the claim + dispatch phase (perf record, the
+#                        cpu-clock event, PERF_HZ 1000, PERF_CG dwarf) into
+#                        DIR/dispatch.data, for perf report
 # The machine's other load shows in every figure: run it on a quiet machine.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -230,10 +233,18 @@ echo "memory:  VmRSS $(mb "$(status_kb VmRSS)") MB loaded, at rest (at start $(m
 
 # ---- claim + dispatch: Monday 09:00 Paris, the first emails go ----
 lines0=$(wc -l <"$D/daemon.log")
+PERF_PID=
+if [ -n "${PERF_DIR:-}" ]; then
+  perf record -q -e cpu-clock -F "${PERF_HZ:-1000}" --call-graph "${PERF_CG:-dwarf}" -p "$PID" \
+    -o "$PERF_DIR/dispatch.data" 2>/dev/null &
+  PERF_PID=$!
+  sleep 0.5
+fi
 t0=$(now)
 curl -s -o "$W/advance.out" -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   --data '{"set":"2030-01-07T12:00:00Z"}' "$API/api/clock"
 t1=$(now)
+[ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
 SENT=$(metric 'drumbeat_store_touches{state="sent"}')
 DISPATCH_S=$(secs "$t0" "$t1")
 tail -n +"$((lines0 + 1))" "$D/daemon.log" |

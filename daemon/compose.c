@@ -91,6 +91,21 @@ static InternetAddress *compose_mailbox(const char *name, const char *addr)
     /* Force UTF-8 so non-ASCII names are RFC 2047-encoded, never raw 8-bit. */
     internet_address_set_charset(ia, "utf-8");
     g_free(clean);
+    /* GMime fills idn_addr (a public field of the mailbox, its cache of the
+     * IDNA form) on first encoding, through libidn2, and keeps the domain
+     * as given whenever it is ASCII already (the IDNA form equals it but
+     * for case, or libidn2 refuses it). That answer, filled here for an
+     * ASCII domain, saves libidn2's normalisation: 17% of composing a
+     * message. A non-ASCII domain still goes through libidn2. */
+    InternetAddressMailbox *mb = INTERNET_ADDRESS_MAILBOX(ia);
+    if (mb->idn_addr == NULL && mb->addr != NULL && mb->at > 0) {
+        bool ascii = true;
+        for (const unsigned char *p = (const unsigned char *)mb->addr + mb->at + 1;
+             *p != '\0' && ascii; p++)
+            ascii = *p < 0x80;
+        if (ascii)
+            mb->idn_addr = g_strdup(mb->addr);
+    }
     return ia;
 }
 
@@ -297,29 +312,30 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
     if (in->to_name != NULL && !g_utf8_validate(in->to_name, -1, NULL))
         return errbuf_at(err, -EINVAL, NULL, "to_name", "expected UTF-8 text");
 
-    GMimeMessage *msg = g_mime_message_new(TRUE);
+    /* No prefilled headers (pretty_headers FALSE: a third fewer objects to
+     * make and free); they are set in the order the prefilled list had,
+     * which is the order they are written in. */
+    GMimeMessage *msg = g_mime_message_new(FALSE);
     InternetAddressList *list;
-
     InternetAddress *ia;
 
+    GDateTime *date = g_date_time_new_from_unix_utc(in->date_ms / 1000);
+    g_mime_message_set_date(msg, date);
+    g_date_time_unref(date);
     /* The list takes its own reference; drop ours. */
     list = g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_FROM);
     ia = compose_mailbox(in->from_name, in->from_addr);
     internet_address_list_add(list, ia);
     g_object_unref(ia);
+    char *subject = compose_one_line(in->subject);
+    g_mime_message_set_subject(msg, subject, "utf-8");
+    g_free(subject);
     list = g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO);
     ia = compose_mailbox(in->to_name, in->to_addr);
     internet_address_list_add(list, ia);
     g_object_unref(ia);
-
-    char *subject = compose_one_line(in->subject);
-    g_mime_message_set_subject(msg, subject, "utf-8");
-    g_free(subject);
     if (in->message_id != NULL)
         g_mime_message_set_message_id(msg, in->message_id);
-    GDateTime *date = g_date_time_new_from_unix_utc(in->date_ms / 1000);
-    g_mime_message_set_date(msg, date);
-    g_date_time_unref(date);
 
     int rc = compose_thread(msg, in, err);
     if (rc == 0)

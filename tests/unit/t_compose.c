@@ -63,6 +63,36 @@ static void plain_message(void)
     free(msg);
 }
 
+/* Domains: an ASCII one is written as given (compose fills GMime's IDN
+ * cache for it, to skip libidn2; GMime keeps an ASCII domain as given
+ * too), a non-ASCII one in its IDNA (punycode) form, through libidn2. */
+static void address_domains(void)
+{
+    static const struct { const char *from, *to, *want_from, *want_to, *what; } cases[] = {
+        { "Ada@Example.COM", "bob@EXAMPLE.org", "From: Ada <Ada@Example.COM>\r\n",
+          "To: Bob <bob@EXAMPLE.org>\r\n", "an ASCII domain keeps its case" },
+        { "ada@example.com", "maria@b\xc3\xbc" "cher.example", "From: Ada <ada@example.com>\r\n",
+          "To: Bob <maria@xn--bcher-kva.example>\r\n", "a non-ASCII domain is written as IDNA" },
+        { "ada@xn--bcher-kva.example", "bob@example.org",
+          "From: Ada <ada@xn--bcher-kva.example>\r\n", "To: Bob <bob@example.org>\r\n",
+          "an IDNA domain stays as it is" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct compose_in in = { .from_name = "Ada", .from_addr = cases[i].from,
+                                 .to_name = "Bob", .to_addr = cases[i].to, .subject = "S",
+                                 .text = "T", .date_ms = 1767600000000LL };
+        struct errbuf err = { 0 };
+        char *msg = NULL;
+        size_t len = 0;
+        bool ok = compose_message(&in, &msg, &len, &err) == 0 && msg != NULL &&
+                  strstr(msg, cases[i].want_from) != NULL && strstr(msg, cases[i].want_to) != NULL;
+        if (!ok)
+            tap_diag("got:\n%s", msg != NULL ? msg : "(nothing)");
+        tap_ok(ok, "%s", cases[i].what);
+        free(msg);
+    }
+}
+
 static void encoded_and_injection(void)
 {
     struct compose_in in = {
@@ -228,8 +258,9 @@ static void backoff(void)
 int main(void)
 {
     compose_init();
-    tap_plan(37);
+    tap_plan(40);
     plain_message();
+    address_domains();
     encoded_and_injection();
     body_line_ends();
     unsub_line_limits();

@@ -29,6 +29,11 @@
 /* How long a connection waits for a lock another one holds. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
+/* Every INSERT into or UPDATE of touches says OR FAIL: with the triggers on
+ * touches, an ABORT statement would make SQLite copy each page it changes
+ * into a statement journal (store_migrations.c, migration 9); the writer
+ * undoes a failed request whole instead. */
+
 /* How many minutes of a mailbox's sends mailbox_send_minutes keeps behind
  * its newest (migration 9): 25 hours, more than the longest rolling window
  * a cap counts (24 hours) plus its partial first minute. */

@@ -314,14 +314,16 @@ static const char *const migration_8[] = {
  * assigned once, at the outcome "sent" (store_touches.c), and touches are
  * never deleted; the triggers still keep the sums right for any change of
  * sent_at or mailbox. A new minute drops that mailbox's minutes older than
- * 25 hours (mailbox_send_minutes_insert: once a minute, not per send). */
-/* The counters the triggers keep (touch_counts, recreated here, and
+ * 25 hours (mailbox_send_minutes_insert: once a minute, not per send).
+ *
+ * The counters the triggers keep (touch_counts, recreated here, and
  * mailbox_send_minutes) have no NOT NULL on n: a trigger statement that
  * may abort makes SQLite keep a statement journal (a copy of every page
  * the statement changes) for each write to touches, so it can undo that
  * statement alone. The writes to touches say OR FAIL for the same reason:
  * the writer undoes a failed request whole (its savepoint), so FAIL loses
- * nothing. A sent outcome's UPDATE went from 27 to 10 us. */
+ * nothing. A sent outcome's UPDATE went from 25 to 11 us (single-row
+ * statements in a loop). */
 static const char *const migration_9[] = {
     "DROP TRIGGER touches_count_insert",
     "DROP TRIGGER touches_count_update",

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/unit/store_test_util.h: small helpers the store tests share: a
  * completion recorder and running the loop until enough completions came.
- * Ownership: nothing is allocated; struct st_wait is the caller's.
+ * Ownership: nothing is allocated; struct st_wait is the caller's;
+ * st_exec_on opens and closes its own connection.
  */
 #ifndef DRUMBEAT_STORE_TEST_UTIL_H
 #define DRUMBEAT_STORE_TEST_UTIL_H
 
+#include <sqlite3.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -42,6 +44,18 @@ static inline int st_wait_result(uv_loop_t *loop, struct st_wait *w, int rc)
         return rc;
     st_run_until(loop, &w->calls, 1);
     return w->status;
+}
+
+/* Runs sql on the store file at path through a connection of its own, as
+ * an older drumbeat or another tool would. Returns SQLite's result code. */
+static inline int st_exec_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
 }
 
 #endif /* DRUMBEAT_STORE_TEST_UTIL_H */

@@ -26,16 +26,6 @@
 static const struct store_actor sys = { STORE_ACTOR_SYSTEM, NULL };
 static const int64_t T0 = 1893916800000LL;   /* 2030-01-07T08:00:00Z */
 
-static int exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open(path, &db);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
 static int64_t query_int(const char *path, const char *sql, const char *mailbox, int64_t arg)
 {
     sqlite3 *db = NULL;
@@ -187,7 +177,7 @@ int main(void)
              " (502, 1, 'email', 'smtp', 'm1', 'scheduled', %lld, NULL, 'v8.502', 1, 1)",
              (long long)(T0 - 26 * 3600 * 1000LL), (long long)(T0 - 60000),
              (long long)(T0 + 30 * DAY_MS));
-    tap_is_int(exec_on(path, sql), SQLITE_OK, "sends of two mailboxes and touches never sent");
+    tap_is_int(st_exec_on(path, sql), SQLITE_OK, "sends of two mailboxes and touches never sent");
     tap_is_int(store_open(&loop, path, &st, &err), 0, "the version 8 store opens (migrated)");
     struct store_status ss;
     store_status(st, &ss);
@@ -227,7 +217,7 @@ int main(void)
     /* Another tool moves a sent touch to m2, deletes one of m1's, clears
      * the sent_at of another, moves one in time and gives the sent touch
      * without a mailbox one. */
-    tap_is_int(exec_on(path, "UPDATE touches SET mailbox = 'm2' WHERE id = 400;"
+    tap_is_int(st_exec_on(path, "UPDATE touches SET mailbox = 'm2' WHERE id = 400;"
                              "DELETE FROM touches WHERE id = 399;"
                              "UPDATE touches SET sent_at = NULL WHERE id = 398;"
                              "UPDATE touches SET sent_at = sent_at - 3600000 WHERE id = 397;"

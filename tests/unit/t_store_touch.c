@@ -84,18 +84,6 @@ static const char *jstr(json_t *o, const char *k)
     return v != NULL ? v : "(null)";
 }
 
-/* Runs sql on the store file at path through a connection of its own, as
- * an older drumbeat or another tool would. Returns SQLite's result code. */
-static int exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open(path, &db);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
 int main(void)
 {
     uv_loop_t loop;
@@ -254,7 +242,7 @@ int main(void)
     sqlite3 *db = NULL;
     snprintf(old, sizeof(old), "%s.v6", path);
     tap_is_int(store_create_at_version(old, 6, &err), 0, "a store as version 6 made");
-    int src = exec_on(old,
+    int src = st_exec_on(old,
         "INSERT INTO leads (id, email, stage, created_at, updated_at)"
         " VALUES (1, 'ole@example.net', 'intelligence', 1, 1);"
         "INSERT INTO touches (id, lead_id, kind, channel, content_type, payload, state, due_at,"
@@ -286,7 +274,7 @@ int main(void)
      * walks the scheduled touches' channels (touches_due) one by one. */
     snprintf(old, sizeof(old), "%s.v7", path);
     tap_is_int(store_create_at_version(old, 7, &err), 0, "a store as version 7 made");
-    src = exec_on(old,
+    src = st_exec_on(old,
         "INSERT INTO leads (id, email, stage, created_at, updated_at)"
         " VALUES (1, 'ole@example.net', 'intelligence', 1, 1);"
         "INSERT INTO touches (id, lead_id, kind, channel, state, reason, due_at,"
@@ -315,7 +303,7 @@ int main(void)
     /* Deferred touches are released in chunks of STORE_RELEASE_CHUNK,
      * earliest first; a touch awaiting review is never released. 2,500 more
      * (written by another connection, as a tool might) and touch 21. */
-    src = exec_on(old,
+    src = st_exec_on(old,
         "WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < 3499)"
         " INSERT INTO touches (id, lead_id, kind, channel, state, reason, due_at,"
         " idempotency_key, created_at, updated_at)"

@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "ehttp_conf.h"
+#include "ehttp_reply.h"
 #include "ehttp_text.h"
 
 /* A Retry-After further out than this is read as this: a typo in an API
@@ -172,60 +173,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     return total;
 }
 
-/* Keeps text printable on one line: it ends up in a detail and a log. */
-static void clean_text(char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = ' ';
-}
-
-/* The mapped fields of doc; a pointer that leads nowhere, to null or to an
- * object or array sets nothing. */
-static json_t *map_reply(const struct ehttp_conf *conf, const json_t *doc)
-{
-    json_t *attrs = json_object();
-
-    for (size_t i = 0; attrs != NULL && i < conf->n_map; i++) {
-        json_t *v = ehttp_pointer_get(doc, conf->map[i].pointer);
-        if (json_is_string(v) || json_is_number(v) || json_is_boolean(v))
-            json_object_set(attrs, conf->map[i].field, v);
-    }
-    return attrs;
-}
-
-/* Reads a 2xx reply: DONE with the mapped fields, or FAILED with why. */
-static json_t *read_reply(struct eh_req *r, long status, struct drumbeat_result *res,
-                          char *detail, size_t cap)
-{
-    json_error_t jerr;
-
-    if (r->len == 0 && status == 204) {
-        res->outcome = DRUMBEAT_DONE;
-        return json_object();
-    }
-    json_t *doc = json_loadb(r->data != NULL ? r->data : "", r->len, 0, &jerr);
-    if (doc == NULL) {
-        res->outcome = DRUMBEAT_FAILED;
-        clean_text(jerr.text);
-        snprintf(detail, cap, "HTTP %ld but the reply is not JSON (line %d column %d: %s)",
-                 status, jerr.line, jerr.column, jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(doc) && !json_is_array(doc)) {
-        res->outcome = DRUMBEAT_FAILED;
-        snprintf(detail, cap, "HTTP %ld but the reply is a JSON scalar, not an object", status);
-        json_decref(doc);
-        return NULL;
-    }
-    json_t *attrs = map_reply(&r->eh->conf, doc);
-    json_decref(doc);
-    res->outcome = attrs != NULL ? DRUMBEAT_DONE : DRUMBEAT_RETRY;
-    snprintf(detail, cap, "HTTP %ld: %zu of %zu fields found", status,
-             attrs != NULL ? json_object_size(attrs) : 0, r->eh->conf.n_map);
-    return attrs;
-}
-
 static void eh_finished(void *easy, int curl_code, void *arg)
 {
     struct eh_req *r = arg;
@@ -248,14 +195,15 @@ static void eh_finished(void *easy, int curl_code, void *arg)
         snprintf(detail, sizeof(detail), "%s", r->errbuf[0] != '\0'
                  ? r->errbuf : curl_easy_strerror((CURLcode)curl_code));
     } else if (status >= 200 && status < 300) {
-        attrs = read_reply(r, status, &res, detail, sizeof(detail));
+        res.outcome = ehttp_reply_read(&eh->conf, status, r->data, r->len, &attrs, detail,
+                                       sizeof(detail));
     } else if (status == 404) {
         res.outcome = DRUMBEAT_DONE;       /* the API knows nothing about this lead */
         snprintf(detail, sizeof(detail), "HTTP 404: not found");
     } else {
         char reply[EH_REPLY_KEEP + 1];
         snprintf(reply, sizeof(reply), "%s", r->data != NULL ? r->data : "");
-        clean_text(reply);
+        ehttp_clean_text(reply);
         res.outcome = status == 408 || status == 429 || status >= 500 ? DRUMBEAT_RETRY
                                                                      : DRUMBEAT_FAILED;
         snprintf(detail, sizeof(detail), "HTTP %ld%s%s", status, reply[0] != '\0' ? ": " : "",

@@ -189,7 +189,8 @@ static void write_script(const char *path)
         "    {s:s, s:{s:i}, s:{s:s}},"
         "    {s:s, s:i, s:{s:s}}, {s:s, s:i, s:{s:s}}, {s:s, s:i},"
         "    {s:s, s:i}, {s:s, s:i, s:b, s:{}},"
-        "    {s:s, s:i, s:{}}, {s:s, s:{s:s}}, {s:s, s:{s:s}, s:b}, {s:s, s:s}, {s:s, s:b}]}",
+        "    {s:s, s:i, s:{}}, {s:s, s:{s:s}}, {s:s, s:{s:s}, s:b}, {s:s, s:s}, {s:s, s:b},"
+        "    {s:s, s:i, s:s}]}",
         "routes",
         "prefix", "/ok/", "json", "company", "name", "Acme", "industry", "Widgets", "size",
         "employees", 250, "a/b", "slash", "m~n", "tilde", "tags", "x", "y", "public", 1,
@@ -204,7 +205,8 @@ static void write_script(const char *path)
         "prefix", "/huge/", "json", "pad", pad,
         "prefix", "/unsized/", "json", "pad", pad, "no_length", 1,
         "prefix", "/html/", "text", "<html><body>hello</body></html>",
-        "prefix", "/echo/", "echo", 1);
+        "prefix", "/echo/", "echo", 1,
+        "prefix", "/empty/", "status", 204, "text", "");
     if (script == NULL || json_dump_file(script, path, 0) != 0)
         tap_diag("cannot write the API's script %s", path);
     json_decref(script);
@@ -234,7 +236,7 @@ int main(void)
     pid_t api = start_api(script, &stdin_fd);
     if (api < 0)
         tap_skip_all("cannot start tests/helpers/enrich_api.py with " PYTHON);
-    tap_plan(60);
+    tap_plan(62);
 
     json_t *ok_opts = url_opts("/ok/{domain}?email={email}&city={attrs.city}",
                                "company=/company/name, industry=/company/industry,"
@@ -273,6 +275,7 @@ int main(void)
         test_instance("huge", "enrich_http", huge_opts),
         test_instance("unsized", "enrich_http", unsized_opts),
         test_instance("html", "enrich_http", url_opts("/html/{email}", "x=/x")),
+        test_instance("empty", "enrich_http", url_opts("/empty/{email}", "x=/x")),
         test_instance("post", "enrich_http", post_opts),
         test_instance("down", "enrich_http",
                       json_pack("{s:s, s:s}", "url", down_url, "map", "x=/x")),
@@ -418,6 +421,11 @@ int main(void)
     enrich_wait(&loop, p, "html", lead, &g);
     tap_ok(g.res.outcome == DRUMBEAT_FAILED && g.res.code == 200, "200 with HTML: FAILED");
     tap_contains(g.detail, "not JSON", "... the reply is not JSON");
+
+    enrich_wait(&loop, p, "empty", lead, &g);
+    tap_ok(g.res.outcome == DRUMBEAT_DONE && g.res.code == 204 && json_object_size(g.attrs) == 0,
+           "204 with no body: DONE with no fields");
+    tap_is_str(g.detail, "HTTP 204: no content", "... and the detail says so");
 
     enrich_wait(&loop, p, "down", lead, &g);
     tap_ok(g.res.outcome == DRUMBEAT_RETRY, "a closed port: RETRY (%s)", g.detail);

@@ -38,6 +38,17 @@ EXTRA_DIST += %D%/fuzz_enrich_csv.c
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -I$(top_srcdir)/plugins/enrich_csv \
 		-o $@ $< $(top_srcdir)/plugins/enrich_csv/csv_table.c $(FUZZ_CORE_SRCS) $(CORE_DEP_LIBS)
 
+# -- enrich_http: an API's reply read through the map's JSON pointers --
+FUZZ_TARGETS += %D%/fuzz_enrich_http
+EXTRA_DIST += %D%/fuzz_enrich_http.c
+EHTTP_FUZZ_SRCS = $(addprefix $(top_srcdir)/plugins/enrich_http/,ehttp_conf.c ehttp_reply.c \
+	ehttp_text.c)
+%D%/fuzz_enrich_http: $(top_srcdir)/%D%/fuzz_enrich_http.c $(EHTTP_FUZZ_SRCS) $(FUZZ_CORE_SRCS)
+	@$(MKDIR_P) %D%
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) $(CURL_CFLAGS) \
+		-I$(top_srcdir)/plugins/enrich_http -o $@ $< $(EHTTP_FUZZ_SRCS) $(FUZZ_CORE_SRCS) \
+		$(CORE_DEP_LIBS) $(CURL_LIBS)
+
 fuzz: $(FUZZ_TARGETS)
 
 %D%/fuzz_%: $(top_srcdir)/%D%/fuzz_%.c $(FUZZ_CORE_SRCS)

@@ -37,10 +37,15 @@ static char *compose_one_line(const char *s)
     return copy;
 }
 
-/* An address must be a bare addr-spec with no spaces, controls or brackets. */
+/* An address must be a bare addr-spec with no spaces, controls or brackets,
+ * within SMTP's limits (RFC 5321 4.5.3.1: a local part of at most 64
+ * octets, a path of at most 256 with its brackets). An address cannot be
+ * folded, so a longer one could also push its header line past 998
+ * octets (found by fuzz_compose). */
 static bool compose_addr_ok(const char *addr)
 {
-    if (addr == NULL || *addr == '\0' || strchr(addr, '@') == NULL)
+    const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+    if (at == NULL || at == addr || at[1] == '\0' || at - addr > 64 || strlen(addr) > 254)
         return false;
     for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++)
         if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == ',' || *p == ';' ||

@@ -93,6 +93,42 @@ static void address_domains(void)
     }
 }
 
+/* SMTP's limits on an address (RFC 5321 4.5.3.1): 64 octets of local part,
+ * 254 in all. An address is never folded, so a longer one could also
+ * make a header line longer than 998 octets. */
+static void address_limits(void)
+{
+    char local[80], addr[300];
+    struct errbuf err = { 0 };
+    char *msg = NULL;
+    size_t len = 0;
+    struct compose_in in = { .from_addr = "ada@example.com", .to_addr = addr, .subject = "S",
+                             .text = "T", .date_ms = 1767600000000LL };
+
+    memset(local, 'l', 64);
+    local[64] = '\0';
+    snprintf(addr, sizeof(addr), "%s@example.org", local);
+    tap_is_int(compose_message(&in, &msg, &len, &err), 0, "a 64-octet local part composes");
+    free(msg);
+    msg = NULL;
+    snprintf(addr, sizeof(addr), "%sl@example.org", local);
+    tap_is_int(compose_message(&in, &msg, &len, &err), -EINVAL, "a 65-octet one is refused");
+    free(msg);
+    msg = NULL;
+    /* b@ and a domain of 252 octets: 254 in all, then one more. */
+    memset(addr, 'd', sizeof(addr));
+    memcpy(addr, "b@", 2);
+    memcpy(addr + 250, ".org", 5);      /* addr[254] is the NUL */
+    tap_is_int(compose_message(&in, &msg, &len, &err), 0, "a 254-octet address composes");
+    free(msg);
+    msg = NULL;
+    memcpy(addr + 251, ".org", 5);
+    tap_is_int(compose_message(&in, &msg, &len, &err), -EINVAL,
+               "a 255-octet address is refused, with the field named");
+    tap_is_str(err.where, "to", "... the error names the field");
+    free(msg);
+}
+
 static void encoded_and_injection(void)
 {
     struct compose_in in = {
@@ -258,9 +294,10 @@ static void backoff(void)
 int main(void)
 {
     compose_init();
-    tap_plan(40);
+    tap_plan(45);
     plain_message();
     address_domains();
+    address_limits();
     encoded_and_injection();
     body_line_ends();
     unsub_line_limits();

@@ -360,9 +360,12 @@ static void test_group_commit(uv_loop_t *loop, struct store *st)
 
 /* Requests of the writer made here: a gate that holds the writer thread
  * until every other request is queued (so they form one batch), and rows
- * written into plugin_kv that count how often each request ran. */
+ * written into plugin_kv that count how often each request ran. The gate
+ * says when the writer is inside it: only then are the others queued, so
+ * the writer cannot take some of them into the gate's own batch. */
 struct grp_req {
     uv_sem_t *gate;          /* gate only */
+    uv_sem_t *entered;       /* gate only: posted once the writer runs it */
     const char *key;         /* the row it writes, or NULL */
     int fail;                /* 0, or the error it returns */
     bool fail_first;         /* fails before writing its row */
@@ -374,6 +377,7 @@ static int grp_run(struct store *st, struct store_req *req)
     struct grp_req *g = req->priv;
     g->runs++;
     if (g->gate != NULL) {
+        uv_sem_post(g->entered);
         uv_sem_wait(g->gate);
         return 0;
     }
@@ -419,13 +423,15 @@ static int64_t grp_rows(struct store *st, const char *like)
 static int grp_batch(uv_loop_t *loop, struct store *st, const char *prefix, int fail,
                      bool fail_first, struct grp_req *bad, struct st_wait *bad_w)
 {
-    uv_sem_t gate_sem;
+    uv_sem_t gate_sem, entered_sem;
     uv_sem_init(&gate_sem, 0);
-    struct grp_req gate = { .gate = &gate_sem };
+    uv_sem_init(&entered_sem, 0);
+    struct grp_req gate = { .gate = &gate_sem, .entered = &entered_sem };
     struct grp_req ok[10];
     struct st_wait gw = { 0 }, ow[10];
     char keys[10][32];
     grp_submit(st, &gate, false, &gw);
+    uv_sem_wait(&entered_sem);
     for (int i = 0; i < 10; i++) {
         if (i == 5) {
             *bad = (struct grp_req){ .key = "bad", .fail = fail, .fail_first = fail_first };
@@ -451,6 +457,7 @@ static int grp_batch(uv_loop_t *loop, struct store *st, const char *prefix, int 
     }
     tap_ok(all_ok, "%s: the ten others completed with status 0", prefix);
     uv_sem_destroy(&gate_sem);
+    uv_sem_destroy(&entered_sem);
     return runs;
 }
 

@@ -152,9 +152,39 @@ start_smtp() {
   SMTP_PORT=$(head -n 1 "$T/smtp/port")
 }
 
+# start_dnsmasq LOG DNSMASQ-ARGS...: a dnsmasq on 127.0.0.1 at a random free
+# port, in the foreground of a background job; sets DNS_PORT and DNS_PID.
+# Returns only once it answers a query (tests/helpers/dns_ready.py): a
+# daemon pointed at a dnsmasq still starting gets "connection refused" and
+# gives its lookups up, which once failed CI on a busy machine. A port
+# someone else holds makes dnsmasq exit; then another port is tried.
+DNS_PID=
+start_dnsmasq() {
+  dns_log=$1
+  shift
+  dns_bin=
+  for p in /usr/sbin/dnsmasq /sbin/dnsmasq; do [ -x "$p" ] && dns_bin=$p && break; done
+  [ -n "$dns_bin" ] || { echo "dnsmasq is missing (package dnsmasq-base)" >"$dns_log"; return 1; }
+  dns_tries=0
+  while [ $dns_tries -lt 5 ]; do
+    DNS_PORT=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 + 20000 ))
+    "$dns_bin" --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+      --listen-address=127.0.0.1 --port="$DNS_PORT" "$@" >>"$dns_log" 2>&1 &
+    DNS_PID=$!
+    /usr/bin/python3 "$top_srcdir/tests/helpers/dns_ready.py" "$DNS_PORT" 10 &&
+      kill -0 "$DNS_PID" 2>/dev/null && return 0
+    kill "$DNS_PID" 2>/dev/null
+    wait "$DNS_PID" 2>/dev/null
+    DNS_PID=
+    dns_tries=$((dns_tries + 1))
+  done
+  return 1
+}
+
 cleanup() {
   [ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
   [ -n "${SMTP_PID:-}" ] && kill "$SMTP_PID" 2>/dev/null
+  [ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT

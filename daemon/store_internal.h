@@ -23,6 +23,7 @@
 
 #include "store.h"
 #include "store_checkpoint.h"
+#include "store_counts.h"
 #include "store_writer.h"
 
 #define STORE_STMT_SLOTS 128
@@ -32,7 +33,12 @@
 /* Every INSERT into or UPDATE of touches says OR FAIL: with the triggers on
  * touches, an ABORT statement would make SQLite copy each page it changes
  * into a statement journal (store_migrations.c, migration 9); the writer
- * undoes a failed request whole instead. */
+ * undoes a failed request whole instead.
+ *
+ * Every write to touches goes through st->wr, whose pre-update hook counts
+ * the state moves for touch_counts (store_counts.h): a transaction there
+ * commits through store_counts_flush(), and a ROLLBACK TO restores the
+ * counts' mark from its SAVEPOINT. */
 
 /* How many minutes of a mailbox's sends mailbox_send_minutes keeps behind
  * its newest (migration 9): 25 hours, more than the longest rolling window
@@ -56,6 +62,7 @@ struct store {
     int schema_version;
     struct store_conn rd;       /* loop thread: short indexed reads */
     struct store_conn wr;       /* writer thread: every write */
+    struct store_counts counts; /* with wr: touch_counts deltas (store_counts.h) */
     struct store_writer writer;
     struct store_checkpointer ck;   /* its own thread and connection */
     /* Event notifications (store_notify.c). */

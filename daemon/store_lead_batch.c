@@ -344,6 +344,8 @@ static int batch_run(struct store *st, struct store_req *req)
 {
     struct batch *b = req->priv;
     bool dry = (b->flags & STORE_BATCH_DRY_RUN) != 0;
+    struct store_counts_mark counts;   /* undone with the dry run, as its rows are */
+    store_counts_mark(st, &counts);
     batch_unqueue(b);
     int rc = store_wr_import_begin(st);
     if (rc == 0 && dry)
@@ -360,6 +362,7 @@ static int batch_run(struct store *st, struct store_req *req)
     if (dry && !sqlite3_get_autocommit(st->wr.db)) {
         store_exec(&st->wr, "ROLLBACK TO dry_run");
         store_exec(&st->wr, "RELEASE dry_run");
+        store_counts_restore(st, &counts);
     }
     req->id = b->n > 0 ? b->out[b->n - 1].lead_id : 0;
     return rc;

@@ -278,10 +278,15 @@ int store_touches_recover(struct store *st, int64_t *n)
     }
     if (rc == 0) {
         *n = sqlite3_changes64(st->wr.db);
-        rc = store_exec(&st->wr, "COMMIT");
+        rc = store_counts_flush(st);
     }
-    if (rc < 0 && !sqlite3_get_autocommit(st->wr.db))
-        store_exec(&st->wr, "ROLLBACK");
+    if (rc == 0)
+        rc = store_exec(&st->wr, "COMMIT");
+    if (rc < 0) {
+        if (!sqlite3_get_autocommit(st->wr.db))
+            store_exec(&st->wr, "ROLLBACK");
+        store_counts_discard(st);
+    }
     return rc;
 }
 

@@ -119,6 +119,8 @@ static int writer_exec(struct store *st, const char *sql)
  * it (r->status says the request's own outcome). */
 static int writer_run_alone(struct store *st, struct store_req *r)
 {
+    struct store_counts_mark mark;
+    store_counts_mark(st, &mark);
     int rc = writer_exec(st, "SAVEPOINT req");
     if (rc == 0)
         rc = r->run(st, r);
@@ -134,6 +136,7 @@ static int writer_run_alone(struct store *st, struct store_req *r)
         return rc;
     writer_exec(st, "ROLLBACK TO req");
     writer_exec(st, "RELEASE req");
+    store_counts_restore(st, &mark);
     return 0;
 }
 
@@ -162,21 +165,27 @@ static int writer_run_group(struct store *st, struct store_req **pos)
             if (r->run != NULL)
                 return writer_run_alone(st, r);
     }
+    struct store_counts_mark group_mark, req_mark;
+    store_counts_mark(st, &group_mark);
     int rc = writer_exec(st, "SAVEPOINT grp");
     for (struct store_req *r = first; rc == 0 && r != end; r = r->next) {
         if (r->run == NULL)
             continue;
         int64_t before = sqlite3_total_changes64(st->wr.db);
+        store_counts_mark(st, &req_mark);
         int failed = r->run(st, r);
         if (failed == 0)
             continue;
         /* Refused before it changed a row (a step the enrollment has moved
          * past, a move the touch cannot make): nothing of it to undo. A
-         * statement that fails undoes its own rows, which never count. */
-        if (!sqlite3_get_autocommit(st->wr.db) && sqlite3_total_changes64(st->wr.db) == before)
+         * statement that fails undoes its own rows, which never count, and
+         * the moves the hook saw in them are taken back too. */
+        if (!sqlite3_get_autocommit(st->wr.db) && sqlite3_total_changes64(st->wr.db) == before) {
             r->status = failed;
-        else
+            store_counts_restore(st, &req_mark);
+        } else {
             rc = failed;
+        }
     }
     if (rc == 0 && (rc = writer_exec(st, "RELEASE grp")) == 0)
         return 0;
@@ -188,6 +197,7 @@ static int writer_run_group(struct store *st, struct store_req **pos)
     }
     writer_exec(st, "ROLLBACK TO grp");
     writer_exec(st, "RELEASE grp");
+    store_counts_restore(st, &group_mark);
     for (struct store_req *r = first; r != end; r = r->next) {
         if (r->run == NULL)
             continue;
@@ -232,13 +242,17 @@ static bool writer_run_batch(struct store *st, struct store_req *batch, int64_t 
         }
     }
     if (lost == 0) {
-        rc = writer_exec(st, "COMMIT");
+        rc = store_counts_flush(st);
+        if (rc == 0)
+            rc = writer_exec(st, "COMMIT");
         if (rc < 0) {
             lost = rc;
             if (!sqlite3_get_autocommit(st->wr.db))
                 writer_exec(st, "ROLLBACK");
         }
     }
+    if (lost != 0)
+        store_counts_discard(st);   /* the whole transaction is gone */
     for (r = batch; r != NULL; r = r->next) {
         if (r->run == NULL || r->status != 0)
             continue;

@@ -18,7 +18,8 @@ check_PROGRAMS += %D%/unit/t_config
 %C%_unit_t_config_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_config_LDADD = $(TEST_LDADD)
 # -- store tests --
-check_PROGRAMS += %D%/unit/t_store %D%/unit/t_store_touch %D%/unit/t_store_sends
+check_PROGRAMS += %D%/unit/t_store %D%/unit/t_store_touch %D%/unit/t_store_sends \
+	%D%/unit/t_store_counts
 %C%_unit_t_store_SOURCES = %D%/unit/t_store.c %D%/unit/store_test_util.h
 %C%_unit_t_store_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_store_LDADD = $(TEST_LDADD)
@@ -26,6 +27,9 @@ check_PROGRAMS += %D%/unit/t_store %D%/unit/t_store_touch %D%/unit/t_store_sends
 %C%_unit_t_store_touch_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_store_touch_LDADD = $(TEST_LDADD)
 %C%_unit_t_store_sends_SOURCES = %D%/unit/t_store_sends.c %D%/unit/store_test_util.h
+%C%_unit_t_store_counts_SOURCES = %D%/unit/t_store_counts.c %D%/unit/store_test_util.h
+%C%_unit_t_store_counts_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_store_counts_LDADD = $(TEST_LDADD)
 %C%_unit_t_store_sends_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_store_sends_LDADD = $(TEST_LDADD)
 # -- plugin tests --

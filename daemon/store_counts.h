@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/store_counts.h: the number of touches in each state (the
+ * touch_counts table, read by status and /metrics), kept by the writer
+ * connection rather than by triggers.
+ *
+ * A trigger ran two UPDATEs of touch_counts for every row whose state
+ * changed: a touch changes state three times on its way out (released,
+ * claimed, sent), and those six statements were about a seventh of the
+ * writer's CPU per touch at a million enrollments (bench_cadence). Instead,
+ * SQLite's pre-update hook on the writer connection adds each row's move
+ * to a delta per state in memory, and the writer writes the deltas with
+ * one UPDATE per changed state just before it commits: the same counts in
+ * the same transaction, for a few statements per commit.
+ *
+ * The deltas follow the transaction. Whoever rolls part of one back (ROLLBACK
+ * TO a savepoint) restores the mark taken when that savepoint was opened; a
+ * whole rollback discards them. Every transaction on st->wr that may change
+ * touches commits through store_counts_flush() (store_writer.c,
+ * store_touches_recover). Writers outside the daemon (the sqlite3 shell) do
+ * not keep the counts: the daemon's store is written by the daemon.
+ *
+ * Threads: st->counts belongs to whichever thread uses st->wr (store_internal.h).
+ * Ownership: plain values, nothing allocated.
+ */
+#ifndef DRUMBEAT_STORE_COUNTS_H
+#define DRUMBEAT_STORE_COUNTS_H
+
+#include <stdint.h>
+
+#include "touch_state.h"
+
+struct store;
+
+struct store_counts {
+    int64_t delta[TOUCH_STATE_COUNT];
+    int state_column;           /* touches.state's index, for the hook */
+};
+
+/* A copy of the deltas at a savepoint, to restore on ROLLBACK TO. */
+struct store_counts_mark {
+    int64_t delta[TOUCH_STATE_COUNT];
+};
+
+/* Installs the pre-update hook on st->wr (after the migrations). */
+int store_counts_attach(struct store *st);
+/* Adds the deltas to touch_counts, inside the open transaction, and clears
+ * them. On failure they are kept: the caller rolls back and discards. */
+int store_counts_flush(struct store *st);
+/* After a whole rollback: the moves counted never happened. */
+void store_counts_discard(struct store *st);
+void store_counts_mark(const struct store *st, struct store_counts_mark *m);
+void store_counts_restore(struct store *st, const struct store_counts_mark *m);
+
+#endif /* DRUMBEAT_STORE_COUNTS_H */

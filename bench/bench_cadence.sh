@@ -240,10 +240,21 @@ if [ -n "${PERF_DIR:-}" ]; then
   PERF_PID=$!
   sleep 0.5
 fi
+# Each thread's CPU (utime + stime, in clock ticks) by name, to see which
+# one the batches wait for: the writer (drumbeat-store), the loop
+# (drumbeatd), the checkpointer, the threadpool.
+thread_ticks() {
+  for t in /proc/"$PID"/task/*; do
+    [ -r "$t/stat" ] || continue
+    printf '%s %s\n' "$(cat "$t/comm")" "$(sed 's/^.*) //' "$t/stat" | awk '{ print $12 + $13 }')"
+  done | awk '{ a[$1] += $2 } END { for (k in a) print k, a[k] }' | sort
+}
+thread_ticks >"$W/ticks0"
 t0=$(now)
 curl -s -o "$W/advance.out" -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   --data '{"set":"2030-01-07T12:00:00Z"}' "$API/api/clock"
 t1=$(now)
+thread_ticks >"$W/ticks1"
 [ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
 SENT=$(metric 'drumbeat_store_touches{state="sent"}')
 DISPATCH_S=$(secs "$t0" "$t1")
@@ -253,6 +264,9 @@ BATCHES=$(wc -l <"$W/batches")
 echo "dispatch: $SENT sent in $BATCHES batches, $DISPATCH_S s wall ($(rate "$SENT" 0 "$DISPATCH_S") touches/s;" \
      "$(awk -v s="$DISPATCH_S" -v b="$BATCHES" 'BEGIN { if (b) printf "%.1f", 1000 * s / b }') ms per batch" \
      "including the sequencer moving each enrollment to its next step)"
+join "$W/ticks0" "$W/ticks1" | awk -v hz="$(getconf CLK_TCK)" -v n="$SENT" -v s="$DISPATCH_S" '
+  { d = ($3 - $2) / hz; if (d > 0) printf "%s%s %.1f ms per 1000 (%.0f%% busy)", sep, $1, 1000000 * d / n, 100 * d / s; sep = "; " }
+  END { print "" }' | sed 's/^/threads: CPU in the dispatch: /'
 # The gap between batch k and k+1 as channel_null saw it: claim + compose +
 # the outcomes' commits + the next steps' writes, per batch of 1000.
 awk '$2 >= 0 && $1 == 1000 { print $2 / 1000 }' "$W/batches" | sort -n >"$W/gaps"

@@ -95,7 +95,7 @@ int main(void)
     char path[600], want[96];
     json_t *row = NULL, *events = NULL;
 
-    tap_plan(74);
+    tap_plan(79);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/touch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -159,6 +159,10 @@ int main(void)
     char *text = json_dumps(ev, 0);
     tap_ok(text != NULL && strstr(text, "dana@") == NULL, "and no personal data");
     free(text);
+    text = json_dumps(json_object_get(ev, "data"), JSON_COMPACT);
+    tap_is_str(text != NULL ? text : "", "{\"from\":\"sending\",\"attempts\":1,\"code\":250,"
+               "\"enhanced\":\"2.0.0\"}", "its data: from, attempts, code, enhanced, in order");
+    free(text);
     json_decref(events);
 
     struct store_touch_outcome failed = { .state = TOUCH_FAILED, .reason = "recipient_rejected" };
@@ -190,6 +194,12 @@ int main(void)
     store_touch_get(st, t2, &row);
     tap_is_int(json_integer_value(json_object_get(row, "due_at")), 7000, "retry_at is the due");
     json_decref(row);
+    store_events_list(st, lead, 1, &events);
+    text = json_dumps(json_object_get(json_array_get(events, 0), "data"), JSON_COMPACT);
+    tap_is_str(text != NULL ? text : "", "{\"from\":\"sending\",\"attempts\":1,\"code\":451,"
+               "\"reason\":\"temporary\",\"retry_at\":7000}", "the retry's event data");
+    free(text);
+    json_decref(events);
     tap_is_int(claim(&loop, st, "smtp", "m1", 10, 6000, &c), 0, "claim at 6000");
     tap_ok(c.n == 1 && c.ids[0] == t3, "the retried touch is not due yet");
     struct store_touch_outcome sending = { .state = TOUCH_SENDING };
@@ -321,6 +331,25 @@ int main(void)
     }
     store_status(st, &ss);
     tap_ok(ss.touches[TOUCH_DEFERRED] == 1, "only the touch awaiting review is still deferred");
+
+    /* A reason that is not a plain token (a plugin's words) is escaped in
+     * the event's data, whatever its length. */
+    char odd[400];
+    snprintf(odd, sizeof(odd), "relay said \"no\"\\%s", "; again and again and again and again"
+             " and again and again and again and again and again and again and again and again"
+             " and again and again and again and again and again and again and again and again");
+    int64_t t9 = make_touch(&loop, st, lead, "odd", NULL, 10);
+    tap_is_int(claim(&loop, st, "odd", NULL, 1, 1000, &c), 0, "a touch of channel odd claimed");
+    struct store_touch_outcome odd_out = { .state = TOUCH_FAILED, .reason = odd, .code = 554 };
+    tap_is_int(ST_WAIT(&loop, &w, store_touch_finish(st, t9, &odd_out, &sys, st_on_done, &w)), 0,
+               "and failed with a long reason that has quotes and a backslash");
+    store_events_list(st, lead, 1, &events);
+    json_t *odd_data = json_object_get(json_array_get(events, 0), "data");
+    tap_ok(json_is_object(odd_data) &&
+           strcmp(json_string_value(json_object_get(odd_data, "reason")), odd) == 0 &&
+           json_integer_value(json_object_get(odd_data, "code")) == 554,
+           "its event data holds the reason exactly, and the code");
+    json_decref(events);
     store_close(st);
     st = NULL;
     src = sqlite3_open(old, &db);

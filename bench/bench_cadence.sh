@@ -250,11 +250,15 @@ thread_ticks() {
   done | awk '{ a[$1] += $2 } END { for (k in a) print k, a[k] }' | sort
 }
 thread_ticks >"$W/ticks0"
+C0=$(metric drumbeat_store_commits_total); L0=$(metric drumbeat_store_lazy_commits_total)
+S0=$(metric drumbeat_store_lazy_syncs_total)
+WB0=$(awk '$1 == "wchar:" { print $2 }' /proc/"$PID"/io 2>/dev/null || echo 0)
 t0=$(now)
 curl -s -o "$W/advance.out" -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   --data '{"set":"2030-01-07T12:00:00Z"}' "$API/api/clock"
 t1=$(now)
 thread_ticks >"$W/ticks1"
+WB1=$(awk '$1 == "wchar:" { print $2 }' /proc/"$PID"/io 2>/dev/null || echo 0)
 [ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
 SENT=$(metric 'drumbeat_store_touches{state="sent"}')
 DISPATCH_S=$(secs "$t0" "$t1")
@@ -265,8 +269,13 @@ echo "dispatch: $SENT sent in $BATCHES batches, $DISPATCH_S s wall ($(rate "$SEN
      "$(awk -v s="$DISPATCH_S" -v b="$BATCHES" 'BEGIN { if (b) printf "%.1f", 1000 * s / b }') ms per batch" \
      "including the sequencer moving each enrollment to its next step)"
 join "$W/ticks0" "$W/ticks1" | awk -v hz="$(getconf CLK_TCK)" -v n="$SENT" -v s="$DISPATCH_S" '
-  { d = ($3 - $2) / hz; if (d > 0) printf "%s%s %.1f ms per 1000 (%.0f%% busy)", sep, $1, 1000000 * d / n, 100 * d / s; sep = "; " }
+  { d = ($3 - $2) / hz; if (d > 0) { printf "%s%s %.1f ms per 1000 (%.0f%% busy)", sep, $1, 1000000 * d / n, 100 * d / s; sep = "; " } }
   END { print "" }' | sed 's/^/threads: CPU in the dispatch: /'
+C1=$(metric drumbeat_store_commits_total); L1=$(metric drumbeat_store_lazy_commits_total)
+S1=$(metric drumbeat_store_lazy_syncs_total)
+awk -v n="$SENT" -v c="$((C1 - C0))" -v l="$((L1 - L0))" -v s="$((S1 - S0))" -v wb="$((WB1 - WB0))" 'BEGIN {
+  if (n > 0) printf "commits: %.1f per 1000 touches (%.1f with an fsync, %.1f lazy; %.1f lazy syncs); %.1f MB written per 1000 (WAL, logs)\n",
+    1000 * c / n, 1000 * (c - l) / n, 1000 * l / n, 1000 * s / n, wb / n / 1000 }'
 # The gap between batch k and k+1 as channel_null saw it: claim + compose +
 # the outcomes' commits + the next steps' writes, per batch of 1000.
 awk '$2 >= 0 && $1 == 1000 { print $2 / 1000 }' "$W/batches" | sort -n >"$W/gaps"

@@ -327,6 +327,38 @@ static void writer_checkpoint_now(struct store *st)
     sqlite3_wal_checkpoint_v2(st->wr.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
+/* Lazy requests come in bursts that the loop thread submits one at a time:
+ * a batch's outcomes, the sequencer's next steps. Taken as they came, a
+ * commit held a few dozen of them (30 commits per 1000 touches sent in
+ * bench_cadence), and each commit writes into the WAL every page its
+ * requests changed, so the pages they all share (index tails, counters,
+ * the events table's end) were written 30 times over, and the fsyncs of the
+ * claims waited for those megabytes to reach the disk. So when only lazy
+ * requests wait, the writer lets more of them gather, up to
+ * WRITER_GATHER_MAX requests or WRITER_LINGER_US; a request that is not
+ * lazy (a claim, a person's action, a barrier) ends the wait at once. Lazy
+ * requests are those whose commit nobody is waiting to rely on. */
+#define WRITER_GATHER_MAX 1024
+#define WRITER_LINGER_US 1000
+
+/* Under w->mu, with something queued. */
+static void writer_gather(struct store_writer *w)
+{
+    if (w->queued_urgent > 0 || w->queued >= WRITER_GATHER_MAX || w->stopping)
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (long)WRITER_LINGER_US * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    int rc = 0;
+    w->lingering = true;
+    while (w->queued_urgent == 0 && w->queued < WRITER_GATHER_MAX && !w->stopping &&
+           rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    w->lingering = false;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
@@ -379,9 +411,11 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&w->mu);
             continue;
         }
+        writer_gather(w);
         struct store_req *batch = w->q_head;
         w->q_head = w->q_tail = NULL;
         w->queued = 0;
+        w->queued_urgent = 0;
         pthread_mutex_unlock(&w->mu);
 
         int64_t ok = 0;
@@ -520,7 +554,11 @@ int store_writer_submit(struct store *st, struct store_req *req)
         w->q_head = req;
     w->q_tail = req;
     w->queued++;
-    pthread_cond_signal(&w->cv);
+    bool urgent = req->run == NULL || !req->lazy_sync;
+    w->queued_urgent += urgent;
+    /* A thread gathering lazy requests needs waking only to stop gathering. */
+    if (!w->lingering || urgent || w->queued >= WRITER_GATHER_MAX)
+        pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     w->outstanding++;
     return 0;

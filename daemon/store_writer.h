@@ -76,6 +76,8 @@ struct store_writer {
     struct store_req *done_head, *done_tail;  /* waiting for the loop */
     uv_async_t *async;
     int64_t queued;             /* in q_* */
+    int64_t queued_urgent;      /* of them, not lazy_sync (or barriers) */
+    bool lingering;             /* the thread gathers lazy requests (store_writer.c) */
     int64_t outstanding;        /* loop thread only: submitted, completion not yet run */
     int64_t writes_committed;
     int64_t commits;

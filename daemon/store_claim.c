@@ -150,6 +150,7 @@ static int claim_run(struct store *st, struct store_req *req)
     sqlite3_bind_int64(s, 5, req->now);
     if (c->throttle != NULL)
         store_bind_text(s, 6, c->throttle);
+    store_counts_by_caller(st, true);     /* every row it returns moved scheduled -> sending */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && c->n < (size_t)c->limit) {
         struct claim_row *r = &c->rows[c->n++];
         r->c.touch_id = sqlite3_column_int64(s, 0);
@@ -165,6 +166,9 @@ static int claim_run(struct store *st, struct store_req *req)
     }
     rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
     sqlite3_reset(s);
+    store_counts_by_caller(st, false);
+    if (rc == 0)
+        store_counts_move(st, TOUCH_SCHEDULED, TOUCH_SENDING, (int64_t)c->n);
     if (rc == 0 && oom)
         rc = -ENOMEM;
     if (rc < 0) {

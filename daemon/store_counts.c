@@ -28,7 +28,7 @@ static void counts_hook(void *arg, sqlite3 *db, int op, const char *schema, cons
     struct store_counts *c = arg;
     (void)old_key;
     (void)new_key;
-    if (strcmp(table, "touches") != 0 || strcmp(schema, "main") != 0)
+    if (c->by_caller || strcmp(table, "touches") != 0 || strcmp(schema, "main") != 0)
         return;
     int from = op == SQLITE_INSERT ? -1 : row_state(db, c->state_column, true);
     int to = op == SQLITE_DELETE ? -1 : row_state(db, c->state_column, false);
@@ -71,6 +71,19 @@ int store_counts_flush(struct store *st)
     }
     memset(st->counts.delta, 0, sizeof(st->counts.delta));
     return 0;
+}
+
+void store_counts_by_caller(struct store *st, bool on)
+{
+    st->counts.by_caller = on;
+}
+
+void store_counts_move(struct store *st, enum touch_state from, enum touch_state to, int64_t n)
+{
+    if (from == to || n == 0)
+        return;
+    st->counts.delta[from] -= n;
+    st->counts.delta[to] += n;
 }
 
 void store_counts_discard(struct store *st)

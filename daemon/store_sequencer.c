@@ -296,8 +296,11 @@ static int release_run(struct store *st, struct store_req *req)
         return rc;
     sqlite3_bind_int64(s, 1, req->now);
     sqlite3_bind_int(s, 2, STORE_RELEASE_CHUNK);
+    store_counts_by_caller(st, true);
     rc = store_stmt_done(&st->wr, s);
+    store_counts_by_caller(st, false);
     req->id = rc == 0 ? sqlite3_changes(st->wr.db) : 0;
+    store_counts_move(st, TOUCH_DEFERRED, TOUCH_SCHEDULED, req->id);
     return rc;
 }
 

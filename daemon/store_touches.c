@@ -257,9 +257,12 @@ static int touch_finish_run(struct store *st, struct store_req *req)
     if (o->state != TOUCH_SENT)
         sqlite3_bind_int64(s, 8, o->state == TOUCH_SCHEDULED || o->state == TOUCH_DEFERRED
                                      ? o->retry_at : 0);
+    store_counts_by_caller(st, true);
     rc = store_stmt_done(&st->wr, s);
+    store_counts_by_caller(st, false);
     if (rc < 0)
         return rc;
+    store_counts_move(st, from, o->state, sqlite3_changes(st->wr.db));
     req->id = t->touch_id;
     if ((rc = cadence_step_ended(st, t->touch_id, enrollment, step, email, o->state,
                                  req->now)) < 0)

@@ -334,28 +334,49 @@ static void writer_checkpoint_now(struct store *st)
  * requests changed, so the pages they all share (index tails, counters,
  * the events table's end) were written 30 times over, and the fsyncs of the
  * claims waited for those megabytes to reach the disk. So when only lazy
- * requests wait, the writer lets more of them gather, up to
- * WRITER_GATHER_MAX requests or WRITER_LINGER_US; a request that is not
- * lazy (a claim, a person's action, a barrier) ends the wait at once. Lazy
- * requests are those whose commit nobody is waiting to rely on. */
+ * requests wait, the writer lets the burst finish: it waits while more keep
+ * coming, until WRITER_QUIET_US pass without one, WRITER_GATHER_MAX are
+ * queued, or WRITER_LINGER_US in all. A request that is not lazy (a claim,
+ * a person's action, a barrier) ends the wait at once. A burst of one
+ * SMTP session's outcomes (50, submitted together) waits only the quiet
+ * gap: the next claim waits for those outcomes. */
 #define WRITER_GATHER_MAX 1024
-#define WRITER_LINGER_US 1000
+#define WRITER_QUIET_US 100
+#define WRITER_LINGER_US 2000
+
+static struct timespec ts_after(const struct timespec *from, long us)
+{
+    struct timespec t = *from;
+    t.tv_nsec += us * 1000L;
+    t.tv_sec += t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    return t;
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
 
 /* Under w->mu, with something queued. */
 static void writer_gather(struct store_writer *w)
 {
-    if (w->queued_urgent > 0 || w->queued >= WRITER_GATHER_MAX || w->stopping)
-        return;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)WRITER_LINGER_US * 1000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
-    int rc = 0;
+    struct timespec now, deadline, quiet;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    deadline = ts_after(&now, WRITER_LINGER_US);
     w->lingering = true;
-    while (w->queued_urgent == 0 && w->queued < WRITER_GATHER_MAX && !w->stopping &&
-           rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    while (w->queued_urgent == 0 && w->queued < WRITER_GATHER_MAX && !w->stopping) {
+        int64_t seen = w->queued;
+        quiet = ts_after(&now, WRITER_QUIET_US);
+        if (ts_before(&deadline, &quiet))
+            quiet = deadline;
+        /* Submissions do not wake a gathering thread (store_writer_submit):
+         * the queue's length after the wait says whether the burst goes on. */
+        pthread_cond_timedwait(&w->cv, &w->mu, &quiet);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (w->queued == seen || !ts_before(&now, &deadline))
+            break;
+    }
     w->lingering = false;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/unit/store_test_util.h: small helpers the store tests share: a
- * completion recorder and running the loop until enough completions came.
+ * completion recorder, a claim recorder and running the loop until enough
+ * completions came.
  * Ownership: nothing is allocated; struct st_wait is the caller's;
  * st_exec_on opens and closes its own connection.
  */
@@ -8,8 +9,11 @@
 #define DRUMBEAT_STORE_TEST_UTIL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "store.h"
 
 struct st_wait {
     int calls;
@@ -44,6 +48,24 @@ static inline int st_wait_result(uv_loop_t *loop, struct st_wait *w, int rc)
         return rc;
     st_run_until(loop, &w->calls, 1);
     return w->status;
+}
+
+/* A claim's completion: how often it came, its status and the first 64
+ * touch ids claimed. */
+struct st_claimed {
+    int calls, status;
+    size_t n;
+    int64_t ids[64];
+};
+
+static inline void st_on_claim(int status, const struct store_claimed *t, size_t n, void *arg)
+{
+    struct st_claimed *c = arg;
+    c->calls++;
+    c->status = status;
+    c->n = n;
+    for (size_t i = 0; i < n && i < 64; i++)
+        c->ids[i] = t[i].touch_id;
 }
 
 /* Runs sql on the store file at path through a connection of its own, as

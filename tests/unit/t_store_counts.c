@@ -64,26 +64,11 @@ static int64_t state_count(struct store *st, enum touch_state state)
     return store_status(st, &ss) == 0 ? ss.touches[state] : -1;
 }
 
-struct claimed {
-    int calls, status;
-    size_t n;
-    int64_t ids[64];
-};
-
-static void on_claim(int status, const struct store_claimed *t, size_t n, void *arg)
-{
-    struct claimed *c = arg;
-    c->calls++;
-    c->status = status;
-    c->n = n;
-    for (size_t i = 0; i < n && i < 64; i++)
-        c->ids[i] = t[i].touch_id;
-}
-
-static size_t claim(uv_loop_t *loop, struct store *st, int limit, int64_t now, struct claimed *c)
+static size_t claim(uv_loop_t *loop, struct store *st, int limit, int64_t now,
+                    struct st_claimed *c)
 {
     memset(c, 0, sizeof(*c));
-    if (store_touch_claim(st, "smtp", "m1", limit, now, on_claim, c) < 0)
+    if (store_touch_claim(st, "smtp", "m1", limit, now, st_on_claim, c) < 0)
         return 0;
     st_run_until(loop, &c->calls, 1);
     return c->status == 0 ? c->n : 0;
@@ -99,7 +84,7 @@ static int64_t make_touch(uv_loop_t *loop, struct store *st, int64_t lead, int64
     return ST_WAIT(loop, &w, store_touch_create(st, &in, &sys, st_on_done, &w)) == 0 ? w.id : -1;
 }
 
-static void finish_all(uv_loop_t *loop, struct store *st, const struct claimed *c,
+static void finish_all(uv_loop_t *loop, struct store *st, const struct st_claimed *c,
                        enum touch_state state, int64_t retry_at)
 {
     struct st_wait w[64];
@@ -158,7 +143,7 @@ int main(void)
     struct store *st = NULL;
     struct errbuf err = { 0 };
     struct st_wait w;
-    struct claimed c;
+    struct st_claimed c;
     char path[600];
 
     tap_plan(25);
@@ -212,7 +197,7 @@ int main(void)
     struct st_wait gw = { 0 }, bw = { 0 };
     submit_bad(st, &gate, false, &gw);
     uv_sem_wait(&entered_sem);
-    struct claimed first = c, second = c;
+    struct st_claimed first = c, second = c;
     first.n = 3;
     second.n = 3;
     memmove(second.ids, c.ids + 3, 3 * sizeof(c.ids[0]));

@@ -102,22 +102,6 @@ static int mismatches(struct store *st, const char *path, const char *mailbox, i
     return bad;
 }
 
-struct claimed {
-    int calls, status;
-    size_t n;
-    int64_t ids[64];
-};
-
-static void on_claim(int status, const struct store_claimed *t, size_t n, void *arg)
-{
-    struct claimed *c = arg;
-    c->calls++;
-    c->status = status;
-    c->n = n;
-    for (size_t i = 0; i < n && i < 64; i++)
-        c->ids[i] = t[i].touch_id;
-}
-
 /* Makes n touches of mailbox due now, claims them and finishes each as
  * sent, the clock moving step_ms after each; returns how many were sent. */
 static int send_some(uv_loop_t *loop, struct store *st, int64_t lead, const char *mailbox,
@@ -134,8 +118,8 @@ static int send_some(uv_loop_t *loop, struct store *st, int64_t lead, const char
     }
     int sent = 0;
     while (sent < n) {
-        struct claimed c = { 0 };
-        if (store_touch_claim(st, "smtp", mailbox, 64, clock_now_ms(), on_claim, &c) < 0)
+        struct st_claimed c = { 0 };
+        if (store_touch_claim(st, "smtp", mailbox, 64, clock_now_ms(), st_on_claim, &c) < 0)
             return -1;
         st_run_until(loop, &c.calls, 1);
         if (c.status != 0 || c.n == 0)

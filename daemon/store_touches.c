@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "store_internal.h"
+#include "strbuf.h"
 
 #define BIT(s) (1u << (s))
 
@@ -148,59 +149,65 @@ static int cadence_step_ended(struct store *st, int64_t touch_id, int64_t enroll
     return store_wr_enrollment_step_done(st, enrollment, step, NULL, now);
 }
 
-/* True when text needs no JSON escaping and is short: a reason name, an
- * enhanced status code ("5.1.1"). */
+/* True when text needs no JSON escaping: a reason name, an enhanced status
+ * code ("5.1.1"). */
 static bool plain_token(const char *text)
 {
-    size_t n = 0;
-    for (; text[n] != '\0'; n++) {
-        char c = text[n];
-        if (n >= 64 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+    for (const char *p = text; *p != '\0'; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
             return false;
     }
     return true;
 }
 
-/* The outcome event's data, {"from", "attempts", then "code", "enhanced",
- * "reason" and "retry_at" when set}: printed into buf (one per touch on the
- * writer, where building and dumping a jansson object was about 3% of its
- * CPU), or, when a text is not a plain token and needs escaping, dumped by
- * jansson into a new string. Returns buf, that string (free it), or NULL
- * when out of memory. */
-static char *outcome_event_data(enum touch_state from, int64_t attempts,
-                                const struct store_touch_outcome *o, char *buf, size_t cap)
+/* Appends ,"key":"text" to b: a plain token as it is, any other text
+ * quoted by jansson; a text jansson refuses (not UTF-8) is left out, as
+ * json_object_set_new left it out before. Returns 0 or -ENOMEM. */
+static int put_text(struct strbuf *b, const char *key, const char *text)
 {
-    bool retry = o->retry_at > 0 && o->state == TOUCH_SCHEDULED;
-    if ((o->enhanced == NULL || plain_token(o->enhanced)) &&
-        (o->reason == NULL || plain_token(o->reason))) {
-        int n = snprintf(buf, cap, "{\"from\":\"%s\",\"attempts\":%lld", touch_state_format(from),
-                         (long long)attempts);
-        if (o->code != 0)
-            n += snprintf(buf + n, cap - (size_t)n, ",\"code\":%d", o->code);
-        if (o->enhanced != NULL)
-            n += snprintf(buf + n, cap - (size_t)n, ",\"enhanced\":\"%s\"", o->enhanced);
-        if (o->reason != NULL)
-            n += snprintf(buf + n, cap - (size_t)n, ",\"reason\":\"%s\"", o->reason);
-        if (retry)
-            n += snprintf(buf + n, cap - (size_t)n, ",\"retry_at\":%lld", (long long)o->retry_at);
-        n += snprintf(buf + n, cap - (size_t)n, "}");
-        if ((size_t)n < cap)       /* always: two tokens of <= 64 and numbers */
-            return buf;
+    if (plain_token(text))
+        return strbuf_printf(b, ",\"%s\":\"%s\"", key, text);
+    json_t *str = json_string(text);
+    if (str == NULL)
+        return 0;
+    char *quoted = json_dumps(str, JSON_ENCODE_ANY);
+    json_decref(str);
+    if (quoted == NULL)
+        return -ENOMEM;
+    int rc = strbuf_printf(b, ",\"%s\":%s", key, quoted);
+    free(quoted);
+    return rc;
+}
+
+/* The outcome event's data, {"from", "attempts", then "code", "enhanced",
+ * "reason" and "retry_at" when set}, printed directly: one per touch on the
+ * writer, where building and dumping a jansson object was about 3% of its
+ * CPU. Returns a new string, or NULL when out of memory. */
+static char *outcome_event_data(enum touch_state from, int64_t attempts,
+                                const struct store_touch_outcome *o)
+{
+    struct strbuf b;
+    int rc = strbuf_init(&b, 256);
+    if (rc == 0)
+        rc = strbuf_printf(&b, "{\"from\":\"%s\",\"attempts\":%lld", touch_state_format(from),
+                           (long long)attempts);
+    if (rc == 0 && o->code != 0)
+        rc = strbuf_printf(&b, ",\"code\":%d", o->code);
+    if (rc == 0 && o->enhanced != NULL)
+        rc = put_text(&b, "enhanced", o->enhanced);
+    if (rc == 0 && o->reason != NULL)
+        rc = put_text(&b, "reason", o->reason);
+    if (rc == 0 && o->retry_at > 0 && o->state == TOUCH_SCHEDULED)
+        rc = strbuf_printf(&b, ",\"retry_at\":%lld", (long long)o->retry_at);
+    if (rc == 0)
+        rc = strbuf_putc(&b, '}');
+    if (rc < 0) {
+        strbuf_free(&b);
+        return NULL;
     }
-    json_t *data = json_pack("{s:s, s:I}", "from", touch_state_format(from),
-                             "attempts", (json_int_t)attempts);
-    if (data != NULL && o->code != 0)
-        json_object_set_new(data, "code", json_integer(o->code));
-    if (data != NULL && o->enhanced != NULL)
-        json_object_set_new(data, "enhanced", json_string(o->enhanced));
-    if (data != NULL && o->reason != NULL)
-        json_object_set_new(data, "reason", json_string(o->reason));
-    if (data != NULL && retry)
-        json_object_set_new(data, "retry_at", json_integer(o->retry_at));
-    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    return text;
+    return strbuf_detach(&b, NULL);
 }
 
 static int touch_finish_run(struct store *st, struct store_req *req)
@@ -269,14 +276,13 @@ static int touch_finish_run(struct store *st, struct store_req *req)
         return rc;
 
     /* detail stays on the touch: relay texts often quote the address. */
-    char type[32], buf[256];
+    char type[32];
     snprintf(type, sizeof(type), "touch_%s", to);
-    char *data = outcome_event_data(from, attempts, o, buf, sizeof(buf));
+    char *data = outcome_event_data(from, attempts, o);
     if (data == NULL)
         return -ENOMEM;
     rc = store_event_insert(st, req->now, lead_id, t->touch_id, type, &req->actor, data, NULL);
-    if (data != buf)
-        free(data);
+    free(data);
     return rc;
 }
 

@@ -56,5 +56,11 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
 char *compose_reply_subject(const char *subject);
 /* The domain part of an address ("example.com"), borrowed from addr, or NULL. */
 const char *compose_domain(const char *addr);
+/* The Content-Transfer-Encoding GMime judges best for a part holding these
+ * len bytes (LF line ends) under the 7-bit constraint, as a
+ * GMimeContentEncoding: the decision of g_mime_part_get_best_content_encoding()
+ * (GMimeFilterBest) made in one pass, without the stream, filter and null
+ * stream GMime makes per part. t_compose checks the two agree. */
+int compose_best_encoding_7bit(const char *s, size_t len);
 
 #endif /* DRUMBEAT_COMPOSE_H */

@@ -4,6 +4,7 @@
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1   /* declares the hook API in sqlite3.h */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -22,6 +23,67 @@ static int row_state(sqlite3 *db, int column, bool old)
     return (int)state;
 }
 
+/* The index of name in c->mailboxes, added if new; -1 without memory. */
+static int64_t mailbox_index(struct store_counts *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_mailboxes; i++)
+        if (strcmp(c->mailboxes[i], name) == 0)
+            return (int64_t)i;
+    char **grown = realloc(c->mailboxes, (c->n_mailboxes + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -1;
+    c->mailboxes = grown;
+    if ((grown[c->n_mailboxes] = strdup(name)) == NULL)
+        return -1;
+    return (int64_t)c->n_mailboxes++;
+}
+
+static void journal_send(struct store_counts *c, const char *mailbox, int64_t sent_at, int n)
+{
+    int64_t m = mailbox_index(c, mailbox);
+    if (m < 0 || m > UINT32_MAX) {
+        c->lost = true;
+        return;
+    }
+    if (c->n_sends == c->cap_sends) {
+        size_t cap = c->cap_sends != 0 ? 2 * c->cap_sends : 256;
+        struct store_send_delta *grown = realloc(c->sends, cap * sizeof(*grown));
+        if (grown == NULL) {
+            c->lost = true;
+            return;
+        }
+        c->sends = grown;
+        c->cap_sends = cap;
+    }
+    c->sends[c->n_sends++] = (struct store_send_delta){ .mailbox = (uint32_t)m, .n = n,
+                                                        .minute = sent_at / 60000 };
+}
+
+/* A row's (mailbox, sent_at) when it counts as a send: both set. */
+struct row_send {
+    bool counts;
+    int64_t sent_at;
+    const char *mailbox;        /* SQLite's, valid during the hook */
+};
+
+static struct row_send row_send(sqlite3 *db, const struct store_counts *c, bool old)
+{
+    struct row_send r = { 0 };
+    sqlite3_value *at = NULL, *mb = NULL;
+    int (*get)(sqlite3 *, int, sqlite3_value **) = old ? sqlite3_preupdate_old
+                                                       : sqlite3_preupdate_new;
+    if (get(db, c->sent_at_column, &at) != SQLITE_OK || at == NULL ||
+        sqlite3_value_type(at) != SQLITE_INTEGER)
+        return r;
+    if (get(db, c->mailbox_column, &mb) != SQLITE_OK || mb == NULL ||
+        sqlite3_value_type(mb) != SQLITE_TEXT)
+        return r;
+    r.counts = true;
+    r.sent_at = sqlite3_value_int64(at);
+    r.mailbox = (const char *)sqlite3_value_text(mb);
+    return r;
+}
+
 static void counts_hook(void *arg, sqlite3 *db, int op, const char *schema, const char *table,
                         sqlite3_int64 old_key, sqlite3_int64 new_key)
 {
@@ -32,31 +94,103 @@ static void counts_hook(void *arg, sqlite3 *db, int op, const char *schema, cons
         return;
     int from = op == SQLITE_INSERT ? -1 : row_state(db, c->state_column, true);
     int to = op == SQLITE_DELETE ? -1 : row_state(db, c->state_column, false);
-    if (from == to)
+    if (from != to) {
+        if (from >= 0)
+            c->delta[from]--;
+        if (to >= 0)
+            c->delta[to]++;
+    }
+    /* A send moves from (old mailbox, old minute) to the new ones. */
+    struct row_send was = { 0 }, is = { 0 };
+    if (op != SQLITE_INSERT)
+        was = row_send(db, c, true);
+    if (op != SQLITE_DELETE)
+        is = row_send(db, c, false);
+    if (was.counts && is.counts && was.sent_at / 60000 == is.sent_at / 60000 &&
+        strcmp(was.mailbox, is.mailbox) == 0)
         return;
-    if (from >= 0)
-        c->delta[from]--;
-    if (to >= 0)
-        c->delta[to]++;
+    if (was.counts)
+        journal_send(c, was.mailbox, was.sent_at, -1);
+    if (is.counts)
+        journal_send(c, is.mailbox, is.sent_at, 1);
+}
+
+static int column_index(struct store *st, const char *name, int *out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(&st->wr, "SELECT cid FROM pragma_table_info('touches') WHERE name = ?1",
+                        &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, name);
+    rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EPROTO;
+    if (rc == 0)
+        *out = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return rc;
 }
 
 int store_counts_attach(struct store *st)
 {
-    int64_t column = -1;
-    int rc = store_query_int(&st->wr, "SELECT cid FROM pragma_table_info('touches')"
-                             " WHERE name = 'state'", &column);
-    if (rc < 0)
+    struct store_counts c = { 0 };
+    int rc;
+    if ((rc = column_index(st, "state", &c.state_column)) < 0 ||
+        (rc = column_index(st, "sent_at", &c.sent_at_column)) < 0 ||
+        (rc = column_index(st, "mailbox", &c.mailbox_column)) < 0)
         return rc;
-    if (column < 0)
-        return -EPROTO;
-    memset(&st->counts, 0, sizeof(st->counts));
-    st->counts.state_column = (int)column;
+    st->counts = c;
     sqlite3_preupdate_hook(st->wr.db, counts_hook, &st->counts);
+    return 0;
+}
+
+/* The journal's sum for each mailbox and minute, written; then emptied. */
+static int flush_sends(struct store *st)
+{
+    struct store_counts *c = &st->counts;
+    if (c->lost)
+        return -ENOMEM;
+    /* Summed in place: each line takes the sum of the later lines with its
+     * mailbox and minute, which are zeroed. A commit's lines are a few
+     * mailboxes' current minute, so the inner walk stops early. */
+    for (size_t i = 0; i < c->n_sends; i++) {
+        struct store_send_delta *d = &c->sends[i];
+        if (d->n == 0)
+            continue;
+        int64_t sum = d->n;
+        for (size_t j = i + 1; j < c->n_sends; j++) {
+            struct store_send_delta *e = &c->sends[j];
+            if (e->n != 0 && e->mailbox == d->mailbox && e->minute == d->minute) {
+                sum += e->n;
+                e->n = 0;
+            }
+        }
+        if (sum == 0)
+            continue;
+        /* Fewer sends than counted can only be of a minute that has its row
+         * (unless pruned, 25 hours on: nothing to take from then). */
+        sqlite3_stmt *s;
+        int rc = store_stmt(&st->wr, sum > 0
+            ? "INSERT INTO mailbox_send_minutes (mailbox, minute, n) VALUES (?1, ?2, ?3)"
+              " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + ?3"
+            : "UPDATE mailbox_send_minutes SET n = n + ?3 WHERE mailbox = ?1 AND minute = ?2",
+            &s);
+        if (rc < 0)
+            return rc;
+        store_bind_text(s, 1, c->mailboxes[d->mailbox]);
+        sqlite3_bind_int64(s, 2, d->minute);
+        sqlite3_bind_int64(s, 3, sum);
+        if ((rc = store_stmt_done(&st->wr, s)) < 0)
+            return rc;
+    }
+    c->n_sends = 0;
     return 0;
 }
 
 int store_counts_flush(struct store *st)
 {
+    int rc = flush_sends(st);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < TOUCH_STATE_COUNT; i++) {
         if (st->counts.delta[i] == 0)
             continue;
@@ -86,17 +220,39 @@ void store_counts_move(struct store *st, enum touch_state from, enum touch_state
     st->counts.delta[to] += n;
 }
 
+void store_counts_send(struct store *st, const char *mailbox, int64_t sent_at, int n)
+{
+    if (mailbox != NULL)
+        journal_send(&st->counts, mailbox, sent_at, n);
+}
+
 void store_counts_discard(struct store *st)
 {
     memset(st->counts.delta, 0, sizeof(st->counts.delta));
+    st->counts.n_sends = 0;
+    st->counts.lost = false;
 }
 
 void store_counts_mark(const struct store *st, struct store_counts_mark *m)
 {
     memcpy(m->delta, st->counts.delta, sizeof(m->delta));
+    m->n_sends = st->counts.n_sends;
 }
 
 void store_counts_restore(struct store *st, const struct store_counts_mark *m)
 {
     memcpy(st->counts.delta, m->delta, sizeof(m->delta));
+    /* A flush that failed part way zeroed some lines it had summed; it
+     * fails the whole transaction, which discards, so no mark outlives it. */
+    st->counts.n_sends = m->n_sends;
+}
+
+void store_counts_free(struct store *st)
+{
+    struct store_counts *c = &st->counts;
+    for (size_t i = 0; i < c->n_mailboxes; i++)
+        free(c->mailboxes[i]);
+    free(c->mailboxes);
+    free(c->sends);
+    memset(c, 0, sizeof(*c));
 }

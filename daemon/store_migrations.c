@@ -392,10 +392,20 @@ static const char *const migration_10[] = {
     NULL,
 };
 
+/* 11: mailbox_send_minutes is kept by the writer connection too
+ * (store_counts.h): each sent touch ran an upsert in a trigger program. */
+static const char *const migration_11[] = {
+    "DROP TRIGGER touches_sent_insert",
+    "DROP TRIGGER touches_sent_first",
+    "DROP TRIGGER touches_sent_changed",
+    "DROP TRIGGER touches_sent_delete",
+    NULL,
+};
+
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
                                                  migration_4, migration_5, migration_6,
                                                  migration_7, migration_8, migration_9,
-                                                 migration_10 };
+                                                 migration_10, migration_11 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

@@ -118,6 +118,7 @@ fail:
     store_checkpointer_stop(&st->ck);
     store_conn_close(&st->rd);
     store_conn_close(&st->wr);
+    store_counts_free(st);
     free(st);
     return rc;
 }
@@ -134,6 +135,7 @@ void store_close(struct store *st)
     if (st->wr.db != NULL)
         sqlite3_wal_checkpoint_v2(st->wr.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     store_conn_close(&st->wr);
+    store_counts_free(st);
     store_notify_free(st);
     log_info("msg=\"store closed\" path=\"%s\"", st->path);
     free(st);

@@ -67,8 +67,8 @@ int store_wr_touch_insert_at(struct store *st, int64_t now, const struct store_t
      * the same insert: a touch never exists without its key, and the unique
      * key index is written once. */
     int rc = store_stmt(&st->wr,
-        "INSERT OR FAIL INTO touches (id, idempotency_key, lead_id, enrollment_id, step, kind, channel,"
-        " mailbox, recipient, content_type, state, reason, due_at, not_after,"
+        "INSERT OR FAIL INTO touches (id, idempotency_key, lead_id, enrollment_id, step, kind,"
+        " channel, mailbox, recipient, content_type, state, reason, due_at, not_after,"
         " created_at, updated_at)"
         " SELECT n, ?9 || '.' || n, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?13, ?14, ?14"
         " FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM touches)", &s);
@@ -210,57 +210,109 @@ static char *outcome_event_data(enum touch_state from, int64_t attempts,
     return strbuf_detach(&b, NULL);
 }
 
-static int touch_finish_run(struct store *st, struct store_req *req)
+/* What an outcome reads of its touch before the event and the enrollment. */
+struct finish_row {
+    enum touch_state from;
+    int64_t lead_id, attempts, enrollment;
+    int step;
+    bool email;
+};
+
+static void bind_outcome(sqlite3_stmt *s, const struct store_touch_outcome *o, int64_t touch_id,
+                         int64_t now)
 {
-    struct touch_req *t = req->priv;
-    const struct store_touch_outcome *o = &t->out;
-    enum touch_state from = TOUCH_STATE_COUNT;
-    int64_t lead_id = 0, attempts = 0, enrollment = 0;
-    int step = 0;
-    bool email = false;
+    sqlite3_bind_int64(s, 1, touch_id);
+    store_bind_text(s, 2, touch_state_format(o->state));
+    store_bind_text(s, 3, o->reason);
+    if (o->code != 0)
+        sqlite3_bind_int(s, 4, o->code);
+    store_bind_text(s, 5, o->enhanced);
+    store_bind_text(s, 6, o->detail);
+    sqlite3_bind_int64(s, 7, now);
+}
+
+/* The common end, a touch being sent that is sent (for the first time: no
+ * sent_at yet), in one statement that also returns what the rest needs.
+ * 1: done, with r filled; 0: not that case (nothing changed); < 0: error. */
+static int finish_first_send(struct store *st, struct store_req *req, int64_t touch_id,
+                             const struct store_touch_outcome *o, struct finish_row *r)
+{
     sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "SELECT state, lead_id, attempts, enrollment_id, step,"
-                        " kind = 'email' FROM touches WHERE id = ?1", &s);
+    int rc = store_stmt(&st->wr,
+        "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
+        " updated_at = ?7, sent_at = ?7 WHERE id = ?1 AND state = 'sending' AND sent_at IS NULL"
+        " RETURNING lead_id, attempts, enrollment_id, step, kind = 'email', mailbox", &s);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, t->touch_id);
+    bind_outcome(s, o, touch_id, req->now);
+    store_counts_by_caller(st, true);
+    int found = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        found = 1;
+        *r = (struct finish_row){
+            .from = TOUCH_SENDING, .lead_id = sqlite3_column_int64(s, 0),
+            .attempts = sqlite3_column_int64(s, 1), .enrollment = sqlite3_column_int64(s, 2),
+            .step = sqlite3_column_int(s, 3), .email = sqlite3_column_int(s, 4) != 0,
+        };
+        store_counts_move(st, TOUCH_SENDING, TOUCH_SENT, 1);
+        store_counts_send(st, (const char *)sqlite3_column_text(s, 5), req->now, 1);
+    }
+    store_counts_by_caller(st, false);
+    rc = rc == SQLITE_DONE ? found : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* Any other outcome: the touch is read, the move checked, then written. */
+static int finish_any(struct store *st, struct store_req *req, int64_t touch_id,
+                      const struct store_touch_outcome *o, struct finish_row *r)
+{
+    sqlite3_stmt *s;
+    char mailbox[256] = "";
+    bool has_mailbox = false, was_sent = false;
+    int64_t sent_at = 0;
+    int rc = store_stmt(&st->wr, "SELECT state, lead_id, attempts, enrollment_id, step,"
+                        " kind = 'email', mailbox, sent_at FROM touches WHERE id = ?1", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, touch_id);
     rc = sqlite3_step(s);
+    r->from = TOUCH_STATE_COUNT;
     if (rc == SQLITE_ROW) {
-        touch_state_parse((const char *)sqlite3_column_text(s, 0), &from);
-        lead_id = sqlite3_column_int64(s, 1);
-        attempts = sqlite3_column_int64(s, 2);
-        enrollment = sqlite3_column_int64(s, 3);
-        step = sqlite3_column_int(s, 4);
-        email = sqlite3_column_int(s, 5) != 0;
+        touch_state_parse((const char *)sqlite3_column_text(s, 0), &r->from);
+        r->lead_id = sqlite3_column_int64(s, 1);
+        r->attempts = sqlite3_column_int64(s, 2);
+        r->enrollment = sqlite3_column_int64(s, 3);
+        r->step = sqlite3_column_int(s, 4);
+        r->email = sqlite3_column_int(s, 5) != 0;
+        has_mailbox = sqlite3_column_type(s, 6) == SQLITE_TEXT;
+        if (has_mailbox)
+            snprintf(mailbox, sizeof(mailbox), "%s", (const char *)sqlite3_column_text(s, 6));
+        was_sent = sqlite3_column_type(s, 7) == SQLITE_INTEGER;
+        sent_at = sqlite3_column_int64(s, 7);
     }
     rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
         ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
     sqlite3_reset(s);
     if (rc < 0)
         return rc;
-    if (!store_touch_can_move(from, o->state))
+    if (!store_touch_can_move(r->from, o->state))
         return -EINVAL;
+    if (has_mailbox && strlen(mailbox) == sizeof(mailbox) - 1)
+        return -ENAMETOOLONG;       /* config names are far shorter */
 
-    const char *to = touch_state_format(o->state);
-    /* A send, the common end, assigns neither due_at nor a kept sent_at:
-     * SQLite rewrites the entries of every index over an assigned column,
-     * even when its value stays the same (store_sequencer.c, step_run). */
+    /* A send assigns no due_at; other outcomes keep sent_at. SQLite
+     * rewrites the entries of every index over an assigned column, even
+     * when its value stays the same (store_sequencer.c, step_run). */
     rc = store_stmt(&st->wr, o->state == TOUCH_SENT
-        ? "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
-          " updated_at = ?7, sent_at = ?7 WHERE id = ?1"
-        : "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5, detail = ?6,"
-          " updated_at = ?7, due_at = CASE WHEN ?8 > 0 THEN ?8 ELSE due_at END"
+        ? "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5,"
+          " detail = ?6, updated_at = ?7, sent_at = ?7 WHERE id = ?1"
+        : "UPDATE OR FAIL touches SET state = ?2, reason = ?3, code = ?4, enhanced = ?5,"
+          " detail = ?6, updated_at = ?7, due_at = CASE WHEN ?8 > 0 THEN ?8 ELSE due_at END"
           " WHERE id = ?1", &s);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, t->touch_id);
-    store_bind_text(s, 2, to);
-    store_bind_text(s, 3, o->reason);
-    if (o->code != 0)
-        sqlite3_bind_int(s, 4, o->code);
-    store_bind_text(s, 5, o->enhanced);
-    store_bind_text(s, 6, o->detail);
-    sqlite3_bind_int64(s, 7, req->now);
+    bind_outcome(s, o, touch_id, req->now);
     if (o->state != TOUCH_SENT)
         sqlite3_bind_int64(s, 8, o->state == TOUCH_SCHEDULED || o->state == TOUCH_DEFERRED
                                      ? o->retry_at : 0);
@@ -269,19 +321,38 @@ static int touch_finish_run(struct store *st, struct store_req *req)
     store_counts_by_caller(st, false);
     if (rc < 0)
         return rc;
-    store_counts_move(st, from, o->state, sqlite3_changes(st->wr.db));
+    int64_t moved = sqlite3_changes(st->wr.db);
+    store_counts_move(st, r->from, o->state, moved);
+    if (moved > 0 && o->state == TOUCH_SENT && has_mailbox) {
+        if (was_sent)
+            store_counts_send(st, mailbox, sent_at, -1);    /* sent again: a new minute */
+        store_counts_send(st, mailbox, req->now, 1);
+    }
+    return 0;
+}
+
+static int touch_finish_run(struct store *st, struct store_req *req)
+{
+    struct touch_req *t = req->priv;
+    const struct store_touch_outcome *o = &t->out;
+    struct finish_row r = { 0 };
+    int rc = o->state == TOUCH_SENT ? finish_first_send(st, req, t->touch_id, o, &r) : 0;
+    if (rc == 0)
+        rc = finish_any(st, req, t->touch_id, o, &r);
+    if (rc < 0)
+        return rc;
     req->id = t->touch_id;
-    if ((rc = cadence_step_ended(st, t->touch_id, enrollment, step, email, o->state,
+    if ((rc = cadence_step_ended(st, t->touch_id, r.enrollment, r.step, r.email, o->state,
                                  req->now)) < 0)
         return rc;
 
     /* detail stays on the touch: relay texts often quote the address. */
     char type[32];
-    snprintf(type, sizeof(type), "touch_%s", to);
-    char *data = outcome_event_data(from, attempts, o);
+    snprintf(type, sizeof(type), "touch_%s", touch_state_format(o->state));
+    char *data = outcome_event_data(r.from, r.attempts, o);
     if (data == NULL)
         return -ENOMEM;
-    rc = store_event_insert(st, req->now, lead_id, t->touch_id, type, &req->actor, data, NULL);
+    rc = store_event_insert(st, req->now, r.lead_id, t->touch_id, type, &req->actor, data, NULL);
     free(data);
     return rc;
 }
@@ -404,8 +475,8 @@ int store_touch_next_due(struct store *st, const char *channel, int64_t *due_at)
     return rc;
 }
 
-int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t now, int64_t *due_at,
-                                 char *mailbox, size_t cap)
+int store_touch_next_due_mailbox(struct store *st, const char *channel, int64_t now,
+                                 int64_t *due_at, char *mailbox, size_t cap)
 {
     sqlite3_stmt *s;
     if (channel == NULL || cap == 0)

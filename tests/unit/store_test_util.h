@@ -3,17 +3,21 @@
  * completion recorder, a claim recorder and running the loop until enough
  * completions came.
  * Ownership: nothing is allocated; struct st_wait is the caller's;
- * st_exec_on opens and closes its own connection.
+ * st_exec_on opens and closes its own connection; st_writer_exec's request
+ * is the writer's, its SQL the caller's until it returns.
  */
 #ifndef DRUMBEAT_STORE_TEST_UTIL_H
 #define DRUMBEAT_STORE_TEST_UTIL_H
 
+#include <errno.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "store.h"
+#include "store_internal.h"
 
 struct st_wait {
     int calls;
@@ -78,6 +82,37 @@ static inline int st_exec_on(const char *path, const char *sql)
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_close(db);
     return rc;
+}
+
+/* Runs sql (one or more statements) on the writer connection as one
+ * request, as the daemon's own writes run: in its transaction, seen by the
+ * pre-update hook (store_counts.h). With fail set the request then fails
+ * (-EPROTO), so its savepoint is rolled back. Returns the request's status. */
+struct st_sql {
+    const char *sql;
+    bool fail;
+};
+
+static inline int st_sql_run(struct store *st, struct store_req *req)
+{
+    const struct st_sql *q = req->priv;
+    int rc = sqlite3_exec(st->wr.db, q->sql, NULL, NULL, NULL);
+    return rc != SQLITE_OK ? store_sqlite_errno(sqlite3_extended_errcode(st->wr.db))
+                           : q->fail ? -EPROTO : 0;
+}
+
+static inline int st_writer_exec(uv_loop_t *loop, struct store *st, const char *sql, bool fail)
+{
+    struct st_sql q = { sql, fail };
+    struct st_wait w = { 0 };
+    struct store_req *req = store_req_new(st_sql_run, NULL, st_on_done, &w);
+    if (req == NULL)
+        return -ENOMEM;
+    req->priv = &q;             /* the caller's: no cleanup */
+    if (store_writer_submit(st, req) < 0)
+        return -EIO;
+    st_run_until(loop, &w.calls, 1);
+    return w.status;
 }
 
 #endif /* DRUMBEAT_STORE_TEST_UTIL_H */

@@ -149,27 +149,29 @@ static int flush_sends(struct store *st)
     struct store_counts *c = &st->counts;
     if (c->lost)
         return -ENOMEM;
-    /* Summed in place: each line takes the sum of the later lines with its
-     * mailbox and minute, which are zeroed. A commit's lines are a few
-     * mailboxes' current minute, so the inner walk stops early. */
+    /* Summed in place into one line per mailbox and minute at the front.
+     * A commit holds a few mailboxes' current minute, and the search looks
+     * at the newest sums first. */
+    size_t keys = 0;
     for (size_t i = 0; i < c->n_sends; i++) {
-        struct store_send_delta *d = &c->sends[i];
+        struct store_send_delta d = c->sends[i];
+        size_t k = keys;
+        while (k > 0 && (c->sends[k - 1].mailbox != d.mailbox ||
+                         c->sends[k - 1].minute != d.minute))
+            k--;
+        if (k > 0)
+            c->sends[k - 1].n += d.n;
+        else
+            c->sends[keys++] = d;
+    }
+    for (size_t i = 0; i < keys; i++) {
+        const struct store_send_delta *d = &c->sends[i];
         if (d->n == 0)
-            continue;
-        int64_t sum = d->n;
-        for (size_t j = i + 1; j < c->n_sends; j++) {
-            struct store_send_delta *e = &c->sends[j];
-            if (e->n != 0 && e->mailbox == d->mailbox && e->minute == d->minute) {
-                sum += e->n;
-                e->n = 0;
-            }
-        }
-        if (sum == 0)
             continue;
         /* Fewer sends than counted can only be of a minute that has its row
          * (unless pruned, 25 hours on: nothing to take from then). */
         sqlite3_stmt *s;
-        int rc = store_stmt(&st->wr, sum > 0
+        int rc = store_stmt(&st->wr, d->n > 0
             ? "INSERT INTO mailbox_send_minutes (mailbox, minute, n) VALUES (?1, ?2, ?3)"
               " ON CONFLICT (mailbox, minute) DO UPDATE SET n = n + ?3"
             : "UPDATE mailbox_send_minutes SET n = n + ?3 WHERE mailbox = ?1 AND minute = ?2",
@@ -178,7 +180,7 @@ static int flush_sends(struct store *st)
             return rc;
         store_bind_text(s, 1, c->mailboxes[d->mailbox]);
         sqlite3_bind_int64(s, 2, d->minute);
-        sqlite3_bind_int64(s, 3, sum);
+        sqlite3_bind_int64(s, 3, d->n);
         if ((rc = store_stmt_done(&st->wr, s)) < 0)
             return rc;
     }
@@ -242,7 +244,7 @@ void store_counts_mark(const struct store *st, struct store_counts_mark *m)
 void store_counts_restore(struct store *st, const struct store_counts_mark *m)
 {
     memcpy(st->counts.delta, m->delta, sizeof(m->delta));
-    /* A flush that failed part way zeroed some lines it had summed; it
+    /* A flush that failed part way had summed the journal in place; it
      * fails the whole transaction, which discards, so no mark outlives it. */
     st->counts.n_sends = m->n_sends;
 }

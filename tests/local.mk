@@ -88,7 +88,7 @@ check_PROGRAMS += %D%/unit/t_api_status
 %C%_unit_t_api_status_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_api_status_LDADD = $(TEST_LDADD)
 check_PROGRAMS += %D%/unit/t_compose
-%C%_unit_t_compose_SOURCES = %D%/unit/t_compose.c
+%C%_unit_t_compose_SOURCES = %D%/unit/t_compose.c %D%/gmime_oracle.h
 %C%_unit_t_compose_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_compose_LDADD = $(TEST_LDADD)
 # -- import tests --

@@ -26,6 +26,7 @@
 #include <gmime/gmime.h>
 
 #include "compose.h"
+#include "gmime_oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,21 +94,6 @@ static void check_message(const char *msg, size_t len, bool eight_bit_addr)
         broken("From or To missing", msg, len);
 }
 
-/* GMime's judgement of a part holding these bytes (the oracle). */
-static int gmime_best_encoding(const uint8_t *s, size_t len)
-{
-    GMimePart *part = g_mime_part_new();
-    GMimeStream *content = g_mime_stream_mem_new_with_buffer((const char *)s, len);
-    GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(content,
-                                                              GMIME_CONTENT_ENCODING_DEFAULT);
-    g_mime_part_set_content(part, w);
-    int best = (int)g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT);
-    g_object_unref(w);
-    g_object_unref(content);
-    g_object_unref(part);
-    return best;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool ready;
@@ -120,7 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (copy == NULL)
         return 0;
-    if (compose_best_encoding_7bit((const char *)data, size) != gmime_best_encoding(data, size))
+    if (compose_best_encoding_7bit((const char *)data, size) !=
+        gmime_best_encoding((const char *)data, size))
         broken("the transfer encoding differs from GMime's", (const char *)data, size);
     memcpy(copy, data, size);
     copy[size] = '\0';

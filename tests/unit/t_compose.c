@@ -9,6 +9,7 @@
 #include <gmime/gmime.h>
 
 #include "compose.h"
+#include "gmime_oracle.h"
 #include "config.h"
 #include "dispatch.h"
 #include "draft.h"
@@ -294,22 +295,6 @@ static void backoff(void)
     tap_is_int(dispatch_backoff_ms(1), 60000, "the first retry waits a minute");
     tap_is_int(dispatch_backoff_ms(3), 240000, "the wait doubles");
     tap_is_int(dispatch_backoff_ms(20), 3600000, "and is capped at an hour");
-}
-
-/* GMime's own judgement of a part holding these bytes: the oracle that
- * compose_best_encoding_7bit() must agree with. */
-static int gmime_best_encoding(const char *s, size_t len)
-{
-    GMimePart *part = g_mime_part_new();
-    GMimeStream *content = g_mime_stream_mem_new_with_buffer(s, len);
-    GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(content,
-                                                              GMIME_CONTENT_ENCODING_DEFAULT);
-    g_mime_part_set_content(part, w);
-    int best = (int)g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT);
-    g_object_unref(w);
-    g_object_unref(content);
-    g_object_unref(part);
-    return best;
 }
 
 static void best_encoding(void)

@@ -268,9 +268,6 @@ static int finish_any(struct store *st, struct store_req *req, int64_t touch_id,
                       const struct store_touch_outcome *o, struct finish_row *r)
 {
     sqlite3_stmt *s;
-    char mailbox[256] = "";
-    bool has_mailbox = false, was_sent = false;
-    int64_t sent_at = 0;
     int rc = store_stmt(&st->wr, "SELECT state, lead_id, attempts, enrollment_id, step,"
                         " kind = 'email', mailbox, sent_at FROM touches WHERE id = ?1", &s);
     if (rc < 0)
@@ -285,11 +282,15 @@ static int finish_any(struct store *st, struct store_req *req, int64_t touch_id,
         r->enrollment = sqlite3_column_int64(s, 3);
         r->step = sqlite3_column_int(s, 4);
         r->email = sqlite3_column_int(s, 5) != 0;
-        has_mailbox = sqlite3_column_type(s, 6) == SQLITE_TEXT;
-        if (has_mailbox)
-            snprintf(mailbox, sizeof(mailbox), "%s", (const char *)sqlite3_column_text(s, 6));
-        was_sent = sqlite3_column_type(s, 7) == SQLITE_INTEGER;
-        sent_at = sqlite3_column_int64(s, 7);
+        /* A send is counted here, while the row's mailbox is at hand: the
+         * UPDATE below moves this very row, and if it fails the request's
+         * savepoint takes the count back with it. */
+        const char *mailbox = (const char *)sqlite3_column_text(s, 6);
+        if (o->state == TOUCH_SENT && store_touch_can_move(r->from, o->state)) {
+            if (sqlite3_column_type(s, 7) == SQLITE_INTEGER)   /* sent again: a new minute */
+                store_counts_send(st, mailbox, sqlite3_column_int64(s, 7), -1);
+            store_counts_send(st, mailbox, req->now, 1);
+        }
     }
     rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE
         ? -ENOENT : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
@@ -298,8 +299,6 @@ static int finish_any(struct store *st, struct store_req *req, int64_t touch_id,
         return rc;
     if (!store_touch_can_move(r->from, o->state))
         return -EINVAL;
-    if (has_mailbox && strlen(mailbox) == sizeof(mailbox) - 1)
-        return -ENAMETOOLONG;       /* config names are far shorter */
 
     /* A send assigns no due_at; other outcomes keep sent_at. SQLite
      * rewrites the entries of every index over an assigned column, even
@@ -321,13 +320,7 @@ static int finish_any(struct store *st, struct store_req *req, int64_t touch_id,
     store_counts_by_caller(st, false);
     if (rc < 0)
         return rc;
-    int64_t moved = sqlite3_changes(st->wr.db);
-    store_counts_move(st, r->from, o->state, moved);
-    if (moved > 0 && o->state == TOUCH_SENT && has_mailbox) {
-        if (was_sent)
-            store_counts_send(st, mailbox, sent_at, -1);    /* sent again: a new minute */
-        store_counts_send(st, mailbox, req->now, 1);
-    }
+    store_counts_move(st, r->from, o->state, sqlite3_changes(st->wr.db));
     return 0;
 }
 

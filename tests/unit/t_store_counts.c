@@ -9,8 +9,9 @@
  * (migration 11), is checked against a count of sent touches per mailbox
  * and minute after each of these, and after writes the hook sees: a sent
  * touch moved to another mailbox and to another minute, one deleted, and
- * such a change rolled back with its failing request. A mutation that
- * drops the restores or the flush fails these checks.
+ * such a change rolled back with its failing request, and in_doubt touches
+ * confirmed sent. A mutation that drops the restores or the flush fails
+ * these checks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ int main(void)
     struct st_claimed c;
     char path[600];
 
-    tap_plan(33);
+    tap_plan(35);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/counts.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -277,6 +278,14 @@ int main(void)
     tap_is_int(store_open(&loop, path, &st, &err), 0, "reopened");
     tap_is_int(state_count(st, TOUCH_IN_DOUBT), 4, "the four are in_doubt");
     tap_is_int(mismatches(path), 0, "touch_counts agrees after the recovery");
+
+    /* Two of them confirmed sent by a person: the outcome's longer path
+     * (not a first send from 'sending') counts their sends too. */
+    struct st_claimed two = c;
+    two.n = 2;
+    finish_all(&loop, st, &two, TOUCH_SENT, 0);
+    tap_is_int(state_count(st, TOUCH_IN_DOUBT), 2, "two in_doubt touches confirmed sent");
+    tap_is_int(mismatches(path), 0, "their sends are counted in their minute");
 
     store_close(st);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -11,6 +11,8 @@
 #
 # Usage: bench/bench_import.sh [N]   (top_builddir=/path/to/build to pick
 #        the binaries; default: the current folder)
+#        PERF_DIR=DIR profiles the daemon during the import (perf record, the
+#        cpu-clock event, PERF_HZ 1000, PERF_CG dwarf) into DIR/import.data.
 set -eu
 N=${1:-1000000}
 B=${top_builddir:-$(pwd)}
@@ -75,6 +77,13 @@ until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
   i=$((i + 1)); [ $i -gt 100 ] && { cat "$W/daemon.log" >&2; exit 1; }; sleep 0.1
 done
 RSS_START=$(awk '/VmRSS/ { print $2 }' /proc/$PID/status)
+PERF_PID=
+if [ -n "${PERF_DIR:-}" ]; then
+  perf record -q -e cpu-clock -F "${PERF_HZ:-1000}" --call-graph "${PERF_CG:-dwarf}" -p "$PID" \
+    -o "$PERF_DIR/import.data" 2>/dev/null &
+  PERF_PID=$!
+  sleep 1
+fi
 sync
 t0=$(date +%s.%N)
 "$DRUMBEAT" import "$W/leads.csv" --source bench --quiet --url "http://127.0.0.1:$PORT" \
@@ -82,6 +91,7 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 D_S=$(echo "$t1 - $t0" | bc -l)
 D_RSS=$(awk '/VmHWM/ { print $2 }' /proc/$PID/status)
+[ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
 kill -TERM $PID; wait $PID || true; PID=
 
 # ---- SQLite alone, into drumbeat's own schema: the floor's rows inserted

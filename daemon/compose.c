@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/compose.c: one email per touch, composed with GMime so that
- * encoding and folding are a well-kept library's job, not ours. The few
+ * encoding and folding are a well-kept library's job, not ours. Messages
+ * that need no encoding, quoting or folding at all are written directly by
+ * compose_fast.c, to the same bytes, since GMime's object tree costs more
+ * than the rest of composing. The few
  * headers GMime would mangle (List-Unsubscribe) or that carry tokens rather
  * than text (message ids, links) are checked here to hold nothing but safe
  * printable ASCII before they are written. */
@@ -14,6 +17,7 @@
 #include <gmime/gmime.h>
 
 #include "compose.h"
+#include "compose_internal.h"
 
 void compose_init(void)
 {
@@ -42,7 +46,7 @@ static char *compose_one_line(const char *s)
  * octets, a path of at most 256 with its brackets). An address cannot be
  * folded, so a longer one could also push its header line past 998
  * octets (found by fuzz_compose). */
-static bool compose_addr_ok(const char *addr)
+bool compose_addr_ok(const char *addr)
 {
     const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
     if (at == NULL || at == addr || at[1] == '\0' || at - addr > 64 || strlen(addr) > 254)
@@ -68,7 +72,7 @@ static bool compose_token_ok(const char *s, size_t max)
     return true;
 }
 
-static bool compose_msgid_ok(const char *id)
+bool compose_msgid_ok(const char *id)
 {
     const char *at = id != NULL ? strchr(id, '@') : NULL;
     return compose_token_ok(id, 250) && at != NULL && at != id && at[1] != '\0' &&
@@ -97,19 +101,20 @@ static InternetAddress *compose_mailbox(const char *name, const char *addr)
     internet_address_set_charset(ia, "utf-8");
     g_free(clean);
     /* GMime fills idn_addr (a public field of the mailbox, its cache of the
-     * IDNA form) on first encoding, through libidn2, and keeps the domain
-     * as given whenever it is ASCII already (the IDNA form equals it but
-     * for case, or libidn2 refuses it). That answer, filled here for an
-     * ASCII domain, saves libidn2's normalisation: 17% of composing a
-     * message. A non-ASCII domain still goes through libidn2. */
+     * IDNA form) on first encoding, through libidn2, and writes it. An
+     * address given in ASCII is written as given, filled in here: that
+     * saves libidn2's normalisation (17% of composing a message), and it
+     * keeps raw 8-bit out of the header. GMime's parser turns "xn--" labels
+     * into Unicode, and when libidn2 cannot turn them back (a label over 63
+     * octets, bad Punycode) it wrote the Unicode form (found by
+     * fuzz_compose). A non-ASCII domain still goes through libidn2. */
     InternetAddressMailbox *mb = INTERNET_ADDRESS_MAILBOX(ia);
     if (mb->idn_addr == NULL && mb->addr != NULL && mb->at > 0) {
         bool ascii = true;
-        for (const unsigned char *p = (const unsigned char *)mb->addr + mb->at + 1;
-             *p != '\0' && ascii; p++)
+        for (const unsigned char *p = (const unsigned char *)addr; *p != '\0' && ascii; p++)
             ascii = *p < 0x80;
         if (ascii)
-            mb->idn_addr = g_strdup(mb->addr);
+            mb->idn_addr = g_strdup(addr);
     }
     return ia;
 }
@@ -126,17 +131,15 @@ static void compose_pct(GString *out, const char *s)
     }
 }
 
-/* The header lines a header can hold (RFC 5322 allows 998 octets). */
-#define LINE_MAX_OCTETS 998
-
 /* List-Unsubscribe, pre-folded one URI per line: GMime's folder would
  * RFC 2047-encode a long value, which breaks the URIs. */
-static int compose_unsub(GMimeMessage *msg, const struct compose_in *in, struct errbuf *err)
+int compose_unsub_value(const struct compose_in *in, GString **out, struct errbuf *err)
 {
+    *out = NULL;
     if (in->unsub_url == NULL && in->unsub_mailto == NULL)
         return 0;
     if (in->unsub_url != NULL &&
-        (!compose_token_ok(in->unsub_url, LINE_MAX_OCTETS - 4) ||
+        (!compose_token_ok(in->unsub_url, COMPOSE_LINE_MAX_OCTETS - 4) ||
          (strncmp(in->unsub_url, "https://", 8) != 0 && strncmp(in->unsub_url, "http://", 7) != 0)))
         return errbuf_at(err, -EINVAL, NULL, "unsub_url", "expected an https:// URL without "
                          "spaces, quotes or brackets");
@@ -148,10 +151,10 @@ static int compose_unsub(GMimeMessage *msg, const struct compose_in *in, struct 
     GString *v = g_string_new(NULL);
     if (in->unsub_url != NULL) {
         g_string_append_printf(v, " <%s>%s", in->unsub_url, in->unsub_mailto != NULL ? "," : "");
-        if (line + v->len > LINE_MAX_OCTETS) {
+        if (line + v->len > COMPOSE_LINE_MAX_OCTETS) {
             g_string_free(v, TRUE);
             return errbuf_at(err, -EINVAL, NULL, "unsub_url", "expected a URL that fits on "
-                             "one header line (%d octets)", LINE_MAX_OCTETS);
+                             "one header line (%d octets)", COMPOSE_LINE_MAX_OCTETS);
         }
         g_string_append_c(v, '\n');
         line = 0;
@@ -164,13 +167,23 @@ static int compose_unsub(GMimeMessage *msg, const struct compose_in *in, struct 
             compose_pct(v, in->unsub_mailto_subject);
         }
         g_string_append_c(v, '>');
-        if (line + v->len - start > LINE_MAX_OCTETS) {
+        if (line + v->len - start > COMPOSE_LINE_MAX_OCTETS) {
             g_string_free(v, TRUE);
             return errbuf_at(err, -EINVAL, NULL, "unsub_mailto_subject", "expected a mailto: "
-                             "that fits on one header line (%d octets)", LINE_MAX_OCTETS);
+                             "that fits on one header line (%d octets)", COMPOSE_LINE_MAX_OCTETS);
         }
         g_string_append_c(v, '\n');
     }
+    *out = v;
+    return 0;
+}
+
+static int compose_unsub(GMimeMessage *msg, const struct compose_in *in, struct errbuf *err)
+{
+    GString *v;
+    int rc = compose_unsub_value(in, &v, err);
+    if (rc < 0 || v == NULL)
+        return rc;
     GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     g_mime_header_list_set(headers, "List-Unsubscribe", "", NULL);
     g_mime_header_set_raw_value(g_mime_header_list_get_header(headers, "List-Unsubscribe"),
@@ -214,7 +227,7 @@ static int compose_thread(GMimeMessage *msg, const struct compose_in *in, struct
  * the DOS newline format then writes every one as CRLF. A lone CR (or LF)
  * left in the DATA is what SMTP smuggling rides on (a relay that ends lines
  * at it can see "\r.\r" as the end of the message), and RFC 5322 forbids it. */
-static char *compose_newlines(const char *s, size_t len, size_t *out_len)
+char *compose_newlines(const char *s, size_t len, size_t *out_len)
 {
     char *out = g_malloc(len + 1);
     size_t n = 0;
@@ -289,7 +302,7 @@ static GMimeObject *compose_text_part(const char *subtype, const char *text, siz
 
 /* The HTML with the preheader as a hidden first element of the body: mail
  * clients show the first text as the inbox preview. */
-static GString *compose_html(const char *html, const char *preheader)
+GString *compose_html(const char *html, const char *preheader)
 {
     GString *out = g_string_new(NULL);
     if (preheader == NULL || preheader[0] == '\0') {
@@ -317,7 +330,21 @@ static GString *compose_html(const char *html, const char *preheader)
     return out;
 }
 
-static bool compose_lang_ok(const char *s)
+/* A boundary from a hash of the content, not a random one: a retry of a
+ * touch gives the same bytes, and no part can contain the hash of itself. */
+char *compose_boundary(const struct compose_in *in, const GString *html)
+{
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_checksum_update(sum, (const guchar *)in->text, (gssize)strlen(in->text));
+    g_checksum_update(sum, (const guchar *)html->str, (gssize)html->len);
+    if (in->message_id != NULL)
+        g_checksum_update(sum, (const guchar *)in->message_id, -1);
+    char *boundary = g_strdup_printf("=_drumbeat_%.32s", g_checksum_get_string(sum));
+    g_checksum_free(sum);
+    return boundary;
+}
+
+bool compose_lang_ok(const char *s)
 {
     if (s == NULL || *s == '\0' || strlen(s) > 35)
         return false;
@@ -327,7 +354,8 @@ static bool compose_lang_ok(const char *s)
     return true;
 }
 
-int compose_message(const struct compose_in *in, char **out, size_t *len, struct errbuf *err)
+/* What every message needs from its input, whichever way it is written. */
+static int compose_check(const struct compose_in *in, struct errbuf *err)
 {
     if (!compose_addr_ok(in->from_addr))
         return errbuf_at(err, -EINVAL, NULL, "from", "expected an address like name@example.com");
@@ -350,6 +378,28 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
         return errbuf_at(err, -EINVAL, NULL, "from_name", "expected UTF-8 text");
     if (in->to_name != NULL && !g_utf8_validate(in->to_name, -1, NULL))
         return errbuf_at(err, -EINVAL, NULL, "to_name", "expected UTF-8 text");
+    return 0;
+}
+
+int compose_message(const struct compose_in *in, char **out, size_t *len, struct errbuf *err)
+{
+    int rc = compose_check(in, err);
+    if (rc < 0)
+        return rc;
+    rc = compose_fast(in, out, len);
+    if (rc > 0)
+        return 0;
+    if (rc < 0)
+        return errbuf_set(err, rc, "out of memory composing a message");
+    return compose_message_tree(in, out, len, err);
+}
+
+int compose_message_tree(const struct compose_in *in, char **out, size_t *len,
+                         struct errbuf *err)
+{
+    int rc = compose_check(in, err);
+    if (rc < 0)
+        return rc;
 
     /* No prefilled headers (pretty_headers FALSE: a third fewer objects to
      * make and free); they are set in the order the prefilled list had,
@@ -380,7 +430,7 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
     if (in->message_id != NULL)
         g_mime_message_set_message_id(msg, in->message_id);
 
-    int rc = compose_thread(msg, in, err);
+    rc = compose_thread(msg, in, err);
     if (rc == 0)
         rc = compose_unsub(msg, in, err);
     if (rc < 0) {
@@ -396,18 +446,9 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
     if (in->html != NULL) {
         GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
         GString *html = compose_html(in->html, in->preheader);
-        /* A boundary from a hash of the content, not a random one: a retry of
-         * a touch gives the same bytes, and no part can contain the hash of
-         * itself. */
-        GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-        g_checksum_update(sum, (const guchar *)in->text, (gssize)strlen(in->text));
-        g_checksum_update(sum, (const guchar *)html->str, (gssize)html->len);
-        if (in->message_id != NULL)
-            g_checksum_update(sum, (const guchar *)in->message_id, -1);
-        char *boundary = g_strdup_printf("=_drumbeat_%.32s", g_checksum_get_string(sum));
+        char *boundary = compose_boundary(in, html);
         g_mime_multipart_set_boundary(alt, boundary);
         g_free(boundary);
-        g_checksum_free(sum);
         GMimeObject *hpart = compose_text_part("html", html->str, html->len);
         /* Plain text first: clients show the last part they understand. */
         g_mime_multipart_add(alt, text);

@@ -33,7 +33,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/http.c %D%/http.h %D%/http_int.h %D%/http_route.c \
 	%D%/http_reply.c %D%/api.h %D%/api_status.c %D%/metrics.c %D%/metrics.h
 # -- daemon core (daemon.c, dispatch.c, ...) --
-%C%_libcore_la_SOURCES += %D%/daemon.h %D%/compose.c %D%/compose.h %D%/draft.c %D%/draft.h \
+%C%_libcore_la_SOURCES += %D%/daemon.h %D%/compose.c %D%/compose.h %D%/compose_fast.c %D%/compose_internal.h %D%/draft.c %D%/draft.h \
 	%D%/dispatch.c %D%/dispatch.h %D%/lifecycle.c %D%/lifecycle.h %D%/pidfile.c %D%/pidfile.h \
 	%D%/stages.c %D%/stages.h %D%/api_touches.c %D%/api_leads.c %D%/api_util.c %D%/api_util.h
 # -- caps (mailbox caps when claiming) --

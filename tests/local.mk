@@ -91,6 +91,10 @@ check_PROGRAMS += %D%/unit/t_compose
 %C%_unit_t_compose_SOURCES = %D%/unit/t_compose.c %D%/gmime_oracle.h
 %C%_unit_t_compose_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_compose_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_compose_fast
+%C%_unit_t_compose_fast_SOURCES = %D%/unit/t_compose_fast.c
+%C%_unit_t_compose_fast_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_compose_fast_LDADD = $(TEST_LDADD)
 # -- import tests --
 check_PROGRAMS += %D%/unit/t_csv_spectrum
 %C%_unit_t_csv_spectrum_SOURCES = %D%/unit/t_csv_spectrum.c

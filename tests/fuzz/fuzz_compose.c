@@ -12,6 +12,7 @@
  *     space or a tab) or one of the headers compose writes, each at most
  *     once, and its bytes are printable US-ASCII (lead data is RFC 2047
  *     encoded), unless the address itself holds 8-bit bytes.
+ * What compose_fast writes directly must be compose_message_tree's bytes.
  * And compose's own choice of a body's transfer encoding
  * (compose_best_encoding_7bit) must be GMime's for the raw input bytes.
  * A broken rule aborts, so libFuzzer reports the input. */
@@ -26,6 +27,7 @@
 #include <gmime/gmime.h>
 
 #include "compose.h"
+#include "compose_internal.h"
 #include "gmime_oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -146,6 +148,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char line[1400];
     if (compose_message(&in, &out, &len, &err) == 0) {
         check_message(out, len, eight_bit_addr);
+        /* What is written directly must be GMime's own bytes. */
+        char *direct = NULL, *tree = NULL;
+        size_t direct_len = 0, tree_len = 0;
+        if (compose_fast(&in, &direct, &direct_len) > 0 &&
+            (compose_message_tree(&in, &tree, &tree_len, &err) != 0 || tree_len != direct_len ||
+             memcmp(tree, direct, direct_len) != 0))
+            broken("the direct writer differs from GMime's tree", direct, direct_len);
+        free(direct);
+        free(tree);
         free(out);
     } else {
         (void)errbuf_format(&err, line, sizeof line);

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/compose_fast.c: the common cold email written straight into one
+ * buffer, byte for byte what compose_message_tree gets from GMime. Building
+ * GMime's tree (about 30 objects a message, their headers parsed back and
+ * their references dropped) cost more than the rest of composing and
+ * sending together; for a message where GMime has nothing to encode, quote
+ * or fold, its output is fixed text around the inputs.
+ *
+ * So this writes only what it can be sure of and declines the rest: every
+ * header line under GMime's folding width, names and a subject made of
+ * plain words, ASCII addresses, and bodies that stay 7bit (no transfer
+ * encoding). Anything else (an accent in a name, a long subject, a body
+ * that needs quoted-printable) goes to GMime's tree. t_compose compares the
+ * two on thousands of generated inputs around each of those limits, and
+ * fuzz_compose on every input it makes.
+ *
+ * Ownership: inputs borrowed; *out malloc'd for the caller.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+
+#include "compose_internal.h"
+
+/* GMime folds or encodes a header line of 78 octets or more (its
+ * max_line_len); t_compose finds lines of up to 77 written as they are. One
+ * octet of margin keeps clear of the exact rule. */
+#define FAST_LINE_MAX 76
+
+struct out {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->failed)
+        return;
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap != 0 ? o->cap : 1024;
+        while (o->len + n + 1 > cap)
+            cap *= 2;
+        char *b = realloc(o->buf, cap);
+        if (b == NULL) {
+            o->failed = true;
+            return;
+        }
+        o->buf = b;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+/* Text with LF line ends, written with CRLF (GMime's DOS newline format). */
+static void put_crlf(struct out *o, const char *s, size_t n)
+{
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n') {
+            put(o, s + from, i - from);
+            put(o, "\r\n", 2);
+            from = i + 1;
+        }
+    }
+    put(o, s + from, n - from);
+}
+
+/* "Name: value\r\n" when the line fits unfolded; false (nothing written)
+ * when it would not. */
+static bool put_header(struct out *o, const char *name, const char *value)
+{
+    if (strlen(name) + 2 + strlen(value) > FAST_LINE_MAX)
+        return false;
+    puts_(o, name);
+    put(o, ": ", 2);
+    puts_(o, value);
+    put(o, "\r\n", 2);
+    return true;
+}
+
+/* Plain words: letters and digits, '-' and '\'' inside words, single spaces
+ * between words. GMime writes such a name or subject exactly as given (no
+ * quotes, no encoded words, nothing to fold under the line limit). */
+static bool plain_words(const char *s, bool subject)
+{
+    if (s == NULL)
+        return true;
+    bool word = false;          /* the last octet was part of a word */
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            word = true;
+        } else if (c == ' ') {
+            if (!word || p[1] == '\0')
+                return false;
+            word = false;
+        } else if ((c == '-' || c == '\'') && word && p[1] != '\0' && p[1] != ' ') {
+            word = true;
+        } else if (subject && word && (c == ',' || c == '.' || c == '?' || c == '!' ||
+                                       c == ':') && (p[1] == ' ' || p[1] == '\0')) {
+            /* Punctuation ending a word of a subject: still unstructured
+             * text GMime leaves alone. */
+            word = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* An address GMime writes as given: a dot-atom local part and an ASCII
+ * host name, no quoting and no IDNA conversion. */
+static bool plain_address(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    if (at == NULL || at == addr || at[1] == '\0' || addr[0] == '.' || at[-1] == '.')
+        return false;
+    for (const char *p = addr; p < at; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '+') || (c == '.' && p[1] == '.'))
+            return false;
+    }
+    const char *host = at + 1;
+    if (host[0] == '.' || host[0] == '-' || host[strlen(host) - 1] == '.')
+        return false;
+    for (const char *p = host; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-') || (c == '.' && p[1] == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool put_mailbox(struct out *o, const char *header, const char *name, const char *addr)
+{
+    if (!plain_address(addr))
+        return false;
+    char value[400];
+    if (name != NULL && name[0] != '\0') {
+        if (strlen(name) + strlen(addr) + 4 > sizeof(value))
+            return false;
+        strcpy(value, name);
+        strcat(value, " <");
+        strcat(value, addr);
+        strcat(value, ">");
+    } else {
+        if (strlen(addr) + 1 > sizeof(value))
+            return false;
+        strcpy(value, addr);
+    }
+    return put_header(o, header, value);
+}
+
+/* An id GMime writes as given: an address's plain form (GMime parses the
+ * others and may write them back another way, "<e@T.>" as "<e@T>"). */
+static bool plain_msgid(const char *id)
+{
+    return compose_msgid_ok(id) && plain_address(id);
+}
+
+/* A message id in its brackets on one line. */
+static bool put_msgid(struct out *o, const char *header, const char *id)
+{
+    char value[300];
+    if (!plain_msgid(id) || strlen(id) + 3 > sizeof(value))
+        return false;
+    value[0] = '<';
+    strcpy(value + 1, id);
+    strcat(value, ">");
+    return put_header(o, header, value);
+}
+
+static bool put_references(struct out *o, const char *const *refs)
+{
+    size_t line = strlen("References:");
+    for (size_t i = 0; refs[i] != NULL; i++) {
+        if (!plain_msgid(refs[i]))
+            return false;
+        line += 3 + strlen(refs[i]);
+        if (line > FAST_LINE_MAX)
+            return false;
+    }
+    puts_(o, "References:");
+    for (size_t i = 0; refs[i] != NULL; i++) {
+        put(o, " <", 2);
+        puts_(o, refs[i]);
+        put(o, ">", 1);
+    }
+    put(o, "\r\n", 2);
+    return true;
+}
+
+/* RFC 5322's date, as g_mime_utils_header_format_date writes it in UTC. */
+static void put_date(struct out *o, int64_t date_ms)
+{
+    static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    time_t t = (time_t)(date_ms / 1000);
+    struct tm tm;
+    char line[64];
+    gmtime_r(&t, &tm);
+    snprintf(line, sizeof line, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
+    puts_(o, line);
+}
+
+/* A body GMime writes untouched (7bit, no Content-Transfer-Encoding):
+ * LF line ends, ASCII without NUL, no line over 998 octets, no "From ". */
+static char *plain_body(const char *s, size_t n, size_t *out_len)
+{
+    char *lf = compose_newlines(s, n, out_len);
+    if (compose_best_encoding_7bit(lf, *out_len) != GMIME_CONTENT_ENCODING_DEFAULT) {
+        g_free(lf);
+        return NULL;
+    }
+    return lf;
+}
+
+int compose_fast(const struct compose_in *in, char **out, size_t *len)
+{
+    /* Dates GMime would write differently (before 1970, past 9999). */
+    if (in->date_ms < 0 || in->date_ms >= 253402300800000LL)
+        return 0;
+    if (!plain_words(in->from_name, false) || !plain_words(in->to_name, false) ||
+        !plain_words(in->subject, true))
+        return 0;
+
+    size_t text_len;
+    char *text = plain_body(in->text, strlen(in->text), &text_len);
+    if (text == NULL)
+        return 0;
+    GString *html = NULL;
+    char *html_body = NULL;
+    size_t html_len = 0;
+    GString *unsub = NULL;
+    struct out o = { 0 };
+    int rc = 0;
+
+    if (in->html != NULL) {
+        html = compose_html(in->html, in->preheader);
+        html_body = plain_body(html->str, html->len, &html_len);
+        if (html_body == NULL)
+            goto decline;
+    }
+    if (compose_unsub_value(in, &unsub, NULL) < 0)
+        goto decline;           /* the tree reports which field is wrong */
+
+    put_date(&o, in->date_ms);
+    if (!put_mailbox(&o, "From", in->from_name, in->from_addr) ||
+        !put_header(&o, "Subject", in->subject != NULL ? in->subject : "") ||
+        !put_mailbox(&o, "To", in->to_name, in->to_addr))
+        goto decline;
+    if (in->message_id != NULL && !put_msgid(&o, "Message-Id", in->message_id))
+        goto decline;
+    if (in->in_reply_to != NULL && !put_msgid(&o, "In-Reply-To", in->in_reply_to))
+        goto decline;
+    if (in->references != NULL && in->references[0] != NULL &&
+        !put_references(&o, in->references))
+        goto decline;
+    if (unsub != NULL) {
+        puts_(&o, "List-Unsubscribe:");
+        put_crlf(&o, unsub->str, unsub->len);
+        if (strncmp(in->unsub_url != NULL ? in->unsub_url : "", "https://", 8) == 0)
+            puts_(&o, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+    }
+    if (in->lang != NULL) {
+        if (!compose_lang_ok(in->lang) || !put_header(&o, "Content-Language", in->lang))
+            goto decline;
+    }
+    puts_(&o, "MIME-Version: 1.0\r\n");
+    if (html == NULL) {
+        puts_(&o, "Content-Type: text/plain; charset=utf-8\r\n\r\n");
+        put_crlf(&o, text, text_len);
+        /* GMime ends a message's only part with a newline. */
+        if (text_len > 0 && text[text_len - 1] != '\n')
+            put(&o, "\r\n", 2);
+    } else {
+        char *boundary = compose_boundary(in, html);
+        puts_(&o, "Content-Type: multipart/alternative;\r\n\tboundary=\"");
+        puts_(&o, boundary);
+        puts_(&o, "\"\r\n\r\n--");
+        puts_(&o, boundary);
+        puts_(&o, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+        put_crlf(&o, text, text_len);
+        puts_(&o, "\r\n--");
+        puts_(&o, boundary);
+        puts_(&o, "\r\nContent-Type: text/html; charset=utf-8\r\n\r\n");
+        put_crlf(&o, html_body, html_len);
+        puts_(&o, "\r\n--");
+        puts_(&o, boundary);
+        puts_(&o, "--\r\n");
+        g_free(boundary);
+    }
+    if (o.failed) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    *out = o.buf;
+    *len = o.len;
+    o.buf = NULL;
+    rc = 1;
+    goto done;
+decline:
+    rc = 0;
+done:
+    free(o.buf);
+    g_free(text);
+    g_free(html_body);
+    if (html != NULL)
+        g_string_free(html, TRUE);
+    if (unsub != NULL)
+        g_string_free(unsub, TRUE);
+    return rc;
+}

@@ -70,7 +70,7 @@ like "$msg" 'From: Ada <ada@example.com>' "From is the mailbox"
 like "$msg" 'Subject: Hello over SMTPS' "Subject as sent"
 like "$msg" '^\.a line with a leading dot' "a leading dot survives dot-stuffing through the relay"
 like "$msg" 'The end\.' "the body's last line arrived"
-like "$(cat "$LOG")" 'channel_smtp/smtps\] msg="batch done" server=localhost:[0-9]+ tls=yes sent=1' \
+like "$(cat "$LOG")" 'channel_smtp/smtps\] msg="batch done" server=localhost:[0-9]+ tls=yes first_touch=[0-9]+ sent=1' \
   "the batch log says TLS was up"
 
 # (2) AUTH PLAIN over implicit TLS.

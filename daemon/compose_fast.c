@@ -25,37 +25,23 @@
 #include <gmime/gmime.h>
 
 #include "compose_internal.h"
+#include "strbuf.h"
 
 /* GMime folds or encodes a header line of 78 octets or more (its
  * max_line_len); t_compose finds lines of up to 77 written as they are. One
  * octet of margin keeps clear of the exact rule. */
 #define FAST_LINE_MAX 76
 
+/* The message being written; failed once an append ran out of memory. */
 struct out {
-    char *buf;
-    size_t len, cap;
+    struct strbuf b;
     bool failed;
 };
 
 static void put(struct out *o, const char *s, size_t n)
 {
-    if (o->failed)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap != 0 ? o->cap : 1024;
-        while (o->len + n + 1 > cap)
-            cap *= 2;
-        char *b = realloc(o->buf, cap);
-        if (b == NULL) {
-            o->failed = true;
-            return;
-        }
-        o->buf = b;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
+    if (!o->failed && strbuf_append(&o->b, s, n) < 0)
+        o->failed = true;
 }
 
 static void puts_(struct out *o, const char *s)
@@ -307,19 +293,18 @@ int compose_fast(const struct compose_in *in, char **out, size_t *len)
         puts_(&o, "--\r\n");
         g_free(boundary);
     }
-    if (o.failed) {
+    char *text_out = o.failed ? NULL : strbuf_detach(&o.b, len);
+    if (text_out == NULL) {
         rc = -ENOMEM;
         goto done;
     }
-    *out = o.buf;
-    *len = o.len;
-    o.buf = NULL;
+    *out = text_out;
     rc = 1;
     goto done;
 decline:
     rc = 0;
 done:
-    free(o.buf);
+    strbuf_free(&o.b);
     g_free(text);
     g_free(html_body);
     if (html != NULL)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/compose.c: one email per touch, composed with GMime so that
  * encoding and folding are a well-kept library's job, not ours. Messages
- * that need no encoding, quoting or folding at all are written directly by
- * compose_fast.c, to the same bytes, since GMime's object tree costs more
- * than the rest of composing. The few
+ * whose headers need no encoding, quoting or folding are written directly
+ * by compose_fast.c (bodies through GMime's encoders), to the same bytes,
+ * since GMime's object tree costs more than the rest of composing. The few
  * headers GMime would mangle (List-Unsubscribe) or that carry tokens rather
  * than text (message ids, links) are checked here to hold nothing but safe
  * printable ASCII before they are written. */

@@ -8,9 +8,10 @@
  *
  * So this writes only what it can be sure of and declines the rest: every
  * header line under GMime's folding width, names and a subject made of
- * plain words, ASCII addresses, and bodies that stay 7bit (no transfer
- * encoding). Anything else (an accent in a name, a long subject, a body
- * that needs quoted-printable) goes to GMime's tree. t_compose compares the
+ * plain words, ASCII addresses. Bodies are any UTF-8: GMime's 7-bit rules
+ * pick the transfer encoding (compose_best_encoding_7bit) and GMime's own
+ * encoder writes quoted-printable or base64. Anything else (an accent in a
+ * name, a long subject) goes to GMime's tree. t_compose_fast compares the
  * two on thousands of generated inputs around each of those limits, and
  * fuzz_compose on every input it makes.
  *
@@ -206,16 +207,48 @@ static void put_date(struct out *o, int64_t date_ms)
     puts_(o, line);
 }
 
-/* A body GMime writes untouched (7bit, no Content-Transfer-Encoding):
- * LF line ends, ASCII without NUL, no line over 998 octets, no "From ". */
-static char *plain_body(const char *s, size_t n, size_t *out_len)
+/* A part's body as GMime writes it: LF line ends (the newline format makes
+ * them CRLF), encoded by GMime's own encoder when its 7-bit rules ask for
+ * quoted-printable or base64 (cte names it; NULL when the body goes as it
+ * is). bytes is g_malloc'd. */
+struct body {
+    char *bytes;
+    size_t len;
+    const char *cte;
+};
+
+static void body_prepare(const char *s, size_t n, struct body *b)
 {
-    char *lf = compose_newlines(s, n, out_len);
-    if (compose_best_encoding_7bit(lf, *out_len) != GMIME_CONTENT_ENCODING_DEFAULT) {
-        g_free(lf);
-        return NULL;
+    size_t len;
+    char *lf = compose_newlines(s, n, &len);
+    int best = compose_best_encoding_7bit(lf, len);
+    if (best == GMIME_CONTENT_ENCODING_DEFAULT) {
+        *b = (struct body){ .bytes = lf, .len = len, .cte = NULL };
+        return;
     }
-    return lf;
+    GMimeEncoding enc;
+    g_mime_encoding_init_encode(&enc, (GMimeContentEncoding)best);
+    char *encoded = g_malloc(g_mime_encoding_outlen(&enc, len) + 1);
+    size_t n_out = g_mime_encoding_flush(&enc, lf, len, encoded);
+    g_free(lf);
+    *b = (struct body){
+        .bytes = encoded, .len = n_out,
+        .cte = best == GMIME_CONTENT_ENCODING_BASE64 ? "base64" : "quoted-printable",
+    };
+}
+
+static void put_part(struct out *o, const char *subtype, const struct body *b)
+{
+    puts_(o, "Content-Type: text/");
+    puts_(o, subtype);
+    puts_(o, "; charset=utf-8\r\n");
+    if (b->cte != NULL) {
+        puts_(o, "Content-Transfer-Encoding: ");
+        puts_(o, b->cte);
+        puts_(o, "\r\n");
+    }
+    puts_(o, "\r\n");
+    put_crlf(o, b->bytes, b->len);
 }
 
 int compose_fast(const struct compose_in *in, char **out, size_t *len)
@@ -227,22 +260,16 @@ int compose_fast(const struct compose_in *in, char **out, size_t *len)
         !plain_words(in->subject, true))
         return 0;
 
-    size_t text_len;
-    char *text = plain_body(in->text, strlen(in->text), &text_len);
-    if (text == NULL)
-        return 0;
+    struct body text, html_body = { 0 };
+    body_prepare(in->text, strlen(in->text), &text);
     GString *html = NULL;
-    char *html_body = NULL;
-    size_t html_len = 0;
     GString *unsub = NULL;
     struct out o = { 0 };
     int rc = 0;
 
     if (in->html != NULL) {
         html = compose_html(in->html, in->preheader);
-        html_body = plain_body(html->str, html->len, &html_len);
-        if (html_body == NULL)
-            goto decline;
+        body_prepare(html->str, html->len, &html_body);
     }
     if (compose_unsub_value(in, &unsub, NULL) < 0)
         goto decline;           /* the tree reports which field is wrong */
@@ -271,10 +298,9 @@ int compose_fast(const struct compose_in *in, char **out, size_t *len)
     }
     puts_(&o, "MIME-Version: 1.0\r\n");
     if (html == NULL) {
-        puts_(&o, "Content-Type: text/plain; charset=utf-8\r\n\r\n");
-        put_crlf(&o, text, text_len);
+        put_part(&o, "plain", &text);
         /* GMime ends a message's only part with a newline. */
-        if (text_len > 0 && text[text_len - 1] != '\n')
+        if (text.len > 0 && text.bytes[text.len - 1] != '\n')
             put(&o, "\r\n", 2);
     } else {
         char *boundary = compose_boundary(in, html);
@@ -282,12 +308,12 @@ int compose_fast(const struct compose_in *in, char **out, size_t *len)
         puts_(&o, boundary);
         puts_(&o, "\"\r\n\r\n--");
         puts_(&o, boundary);
-        puts_(&o, "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
-        put_crlf(&o, text, text_len);
+        puts_(&o, "\r\n");
+        put_part(&o, "plain", &text);
         puts_(&o, "\r\n--");
         puts_(&o, boundary);
-        puts_(&o, "\r\nContent-Type: text/html; charset=utf-8\r\n\r\n");
-        put_crlf(&o, html_body, html_len);
+        puts_(&o, "\r\n");
+        put_part(&o, "html", &html_body);
         puts_(&o, "\r\n--");
         puts_(&o, boundary);
         puts_(&o, "--\r\n");
@@ -305,8 +331,8 @@ decline:
     rc = 0;
 done:
     strbuf_free(&o.b);
-    g_free(text);
-    g_free(html_body);
+    g_free(text.bytes);
+    g_free(html_body.bytes);
     if (html != NULL)
         g_string_free(html, TRUE);
     if (unsub != NULL)

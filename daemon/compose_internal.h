@@ -38,9 +38,10 @@ char *compose_boundary(const struct compose_in *in, const GString *html);
 int compose_unsub_value(const struct compose_in *in, GString **out, struct errbuf *err);
 
 /* The message written directly, for the inputs whose bytes from GMime's
- * tree are known exactly: ASCII bodies that need no transfer encoding,
- * names and a subject of plain words that need neither quoting, encoding
- * nor folding, ASCII addresses, and threading headers that fit on a line.
+ * tree are known exactly: names and a subject of plain words that need
+ * neither quoting, encoding nor folding, ASCII addresses, and threading
+ * headers that fit on a line; bodies in the transfer encoding GMime would
+ * pick, written by GMime's encoder.
  * Returns 1 with *out (malloc'd) and *len set, 0 when the input needs the
  * tree (nothing is written), or -ENOMEM. The inputs must have passed
  * compose_message's checks. t_compose and fuzz_compose compare it, byte for

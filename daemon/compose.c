@@ -381,6 +381,9 @@ static int compose_check(const struct compose_in *in, struct errbuf *err)
     return 0;
 }
 
+static int compose_tree(const struct compose_in *in, char **out, size_t *len,
+                        struct errbuf *err);
+
 int compose_message(const struct compose_in *in, char **out, size_t *len, struct errbuf *err)
 {
     int rc = compose_check(in, err);
@@ -391,15 +394,21 @@ int compose_message(const struct compose_in *in, char **out, size_t *len, struct
         return 0;
     if (rc < 0)
         return errbuf_set(err, rc, "out of memory composing a message");
-    return compose_message_tree(in, out, len, err);
+    return compose_tree(in, out, len, err);
 }
 
 int compose_message_tree(const struct compose_in *in, char **out, size_t *len,
                          struct errbuf *err)
 {
     int rc = compose_check(in, err);
-    if (rc < 0)
-        return rc;
+    return rc < 0 ? rc : compose_tree(in, out, len, err);
+}
+
+/* GMime's tree for an input compose_check passed. */
+static int compose_tree(const struct compose_in *in, char **out, size_t *len,
+                        struct errbuf *err)
+{
+    int rc;
 
     /* No prefilled headers (pretty_headers FALSE: a third fewer objects to
      * make and free); they are set in the order the prefilled list had,

@@ -64,17 +64,26 @@ static void put_crlf(struct out *o, const char *s, size_t n)
     put(o, s + from, n - from);
 }
 
-/* "Name: value\r\n" when the line fits unfolded; false (nothing written)
- * when it would not. */
-static bool put_header(struct out *o, const char *name, const char *value)
+/* "Name: " + the value's pieces + CRLF when the line fits unfolded; false
+ * (nothing written) when it would not. The pieces end at a NULL. */
+static bool put_header_pieces(struct out *o, const char *name, const char *const *pieces)
 {
-    if (strlen(name) + 2 + strlen(value) > FAST_LINE_MAX)
+    size_t line = strlen(name) + 2;
+    for (size_t i = 0; pieces[i] != NULL; i++)
+        line += strlen(pieces[i]);
+    if (line > FAST_LINE_MAX)
         return false;
     puts_(o, name);
     put(o, ": ", 2);
-    puts_(o, value);
+    for (size_t i = 0; pieces[i] != NULL; i++)
+        puts_(o, pieces[i]);
     put(o, "\r\n", 2);
     return true;
+}
+
+static bool put_header(struct out *o, const char *name, const char *value)
+{
+    return put_header_pieces(o, name, (const char *const[]){ value, NULL });
 }
 
 /* Plain words: letters and digits, '-' and '\'' inside words, single spaces
@@ -136,20 +145,9 @@ static bool put_mailbox(struct out *o, const char *header, const char *name, con
 {
     if (!plain_address(addr))
         return false;
-    char value[400];
-    if (name != NULL && name[0] != '\0') {
-        if (strlen(name) + strlen(addr) + 4 > sizeof(value))
-            return false;
-        strcpy(value, name);
-        strcat(value, " <");
-        strcat(value, addr);
-        strcat(value, ">");
-    } else {
-        if (strlen(addr) + 1 > sizeof(value))
-            return false;
-        strcpy(value, addr);
-    }
-    return put_header(o, header, value);
+    if (name == NULL || name[0] == '\0')
+        return put_header(o, header, addr);
+    return put_header_pieces(o, header, (const char *const[]){ name, " <", addr, ">", NULL });
 }
 
 /* An id GMime writes as given: an address's plain form (GMime parses the
@@ -162,13 +160,8 @@ static bool plain_msgid(const char *id)
 /* A message id in its brackets on one line. */
 static bool put_msgid(struct out *o, const char *header, const char *id)
 {
-    char value[300];
-    if (!plain_msgid(id) || strlen(id) + 3 > sizeof(value))
-        return false;
-    value[0] = '<';
-    strcpy(value + 1, id);
-    strcat(value, ">");
-    return put_header(o, header, value);
+    return plain_msgid(id) &&
+           put_header_pieces(o, header, (const char *const[]){ "<", id, ">", NULL });
 }
 
 static bool put_references(struct out *o, const char *const *refs)

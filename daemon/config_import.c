@@ -4,7 +4,9 @@
  *     "free_mail_domains": ["gmail.com", ...],  replaces the built-in list
  *     "role_locals": ["info", "sales", ...],     replaces the built-in list
  *     "lawful_basis": "legitimate_interest",     GDPR art. 6 basis recorded per lead
- *     "batch_rows": 2000                         rows per store transaction
+ *     "batch_rows": 2000                         rows per store request; the
+ *                                                writer commits up to 32 of an
+ *                                                import's requests at once
  *   }
  * The built-in lists are the defaults: the free-mail providers B2B lists
  * commonly hold, and the mailbox names used by teams rather than persons.

@@ -349,8 +349,10 @@ static void take_out(struct import *imp)
         b->imp = imp;
         b->n = m;
         memcpy(b->lines, o->lines + at, m * sizeof(long));
-        int rc = store_lead_upsert_batch(imp->st, o->rows + at, m, imp->flags, &imp->actor,
-                                         on_batch, b);
+        bool more = !imp->work_last || at + m < o->n;
+        int rc = store_lead_upsert_batch(imp->st, o->rows + at, m,
+                                         imp->flags | (more ? STORE_BATCH_MORE : 0),
+                                         &imp->actor, on_batch, b);
         if (rc < 0) {
             free(b);
             fail_with(imp, rc, NULL);

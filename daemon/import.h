@@ -3,10 +3,14 @@
  * /api/imports). The loop thread collects the bytes into chunks; each chunk
  * is parsed on the threadpool (CSV through csv_reader or JSON lines, then
  * mapping and per-row normalization, import_row.c); the rows go to the
- * store in batches of import.batch_rows, each ONE writer transaction
- * (store_lead_upsert_batch), so a crash leaves whole batches and a re-run
- * completes the file (rows already there come back UNCHANGED). At most one
- * chunk is parsed and IMPORT_MAX_BATCHES batches are queued at a time: past
+ * store in batches of import.batch_rows (store_lead_upsert_batch). The
+ * writer runs consecutive batches of an import in one transaction, up to
+ * WRITER_BULK_MAX of them (store_writer.c), so a crash leaves whole
+ * transactions of batches and a re-run completes the file (rows already
+ * there come back UNCHANGED). At most one chunk is parsed and
+ * IMPORT_MAX_BATCHES batches are waiting for their commit at a time, more
+ * than one bulk transaction holds, so the writer never waits for parsing
+ * that waits for its commit; past
  * that import_feed() takes nothing until the resume callback, so memory
  * stays bounded whatever the file size.
  *
@@ -39,7 +43,7 @@
 #include "store.h"
 
 #define IMPORT_CHUNK (256u * 1024)
-#define IMPORT_MAX_BATCHES 12
+#define IMPORT_MAX_BATCHES 48
 #define IMPORT_LIST_MAX 1000
 
 struct import;

@@ -148,6 +148,7 @@ typedef void (*store_lead_batch_cb)(int status, const struct store_lead_outcome 
  * so the outcomes say what an import would do. */
 #define STORE_BATCH_DRY_RUN 0x1u
 #define STORE_BATCH_ENRICH 0x2u   /* queue created/changed leads for enrichment */
+#define STORE_BATCH_MORE 0x4u     /* more batches of the same import follow soon */
 /* Upserts n rows (as store_lead_upsert: email is the key, only empty fields
  * are filled unless rows[i].overwrite) in ONE writer transaction, checking
  * each against the suppression list and for a probable duplicate, with one

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/store_lead_batch.c: many lead upserts as one writer request, so an
- * import commits hundreds of rows per transaction (one fsync) and a crash
- * leaves whole batches or nothing. Per row: look the lead up by its email;
+/* daemon/store_lead_batch.c: many lead upserts as one writer request, a bulk
+ * one: the writer runs an import's consecutive batches in one transaction
+ * with no savepoints (store_writer.c, writer_run_bulk), so an import commits
+ * tens of thousands of rows at a time and a crash leaves whole transactions
+ * or nothing. Per row: look the lead up by its email;
  * check the suppression list (email, then domain); insert, or merge field by
  * field in C so that "nothing new" is known exactly (a re-import reports
  * UNCHANGED and writes nothing); look for another lead with the same name at
@@ -427,6 +429,8 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
     if (req == NULL || b == NULL)
         goto oom;
     req->priv = b;
+    req->bulk = true;
+    req->bulk_more = (flags & STORE_BATCH_MORE) != 0;
     req->cleanup = batch_free;
     req->done = batch_done;
     b->n = n;

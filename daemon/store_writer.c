@@ -3,7 +3,9 @@
  * connection, groups whatever is queued into one transaction (one fsync for
  * many writes), gives each request its own SAVEPOINT so one failure does not
  * undo its neighbours (consecutive rerunnable ones share one, and run again
- * alone if one of them fails after writing), and sends the finished
+ * alone if one of them fails after writing), runs bulk requests (an
+ * import's batches) together in a transaction of their own that may stay
+ * open for the next one (writer_run_bulk), and sends the finished
  * requests back to the loop thread through a uv_async_t, where their
  * completions run in queue order.
  * When no write has come for WRITER_IDLE_MS it asks the checkpointer thread
@@ -380,6 +382,118 @@ static void writer_gather(struct store_writer *w)
     w->lingering = false;
 }
 
+/* Bulk requests (an import's batches) share one transaction, held open
+ * across them: each commit writes into the WAL every page its transaction
+ * changed, and an import's rows land all over the leads indexes, so a commit
+ * per batch of a few thousand rows wrote most index pages again each time
+ * (gigabytes at a million rows). They run with no savepoint either: SQLite
+ * copies each page the first time it changes inside one, and a batch changes
+ * thousands. So a failing bulk request undoes the whole shared transaction,
+ * and every request in it reports the failure; nothing else is in it (a
+ * request of another kind commits the bulk transaction first). The bounds:
+ * WRITER_BULK_MAX requests per transaction (the rows an importer must be able
+ * to keep waiting, see import.h), WRITER_BULK_MAX_MS open in all, and
+ * WRITER_BULK_WAIT_MS waiting for the next one when bulk_more says it comes. */
+#define WRITER_BULK_MAX 32
+#define WRITER_BULK_MAX_MS 3000
+#define WRITER_BULK_WAIT_MS 200
+
+struct bulk_txn {
+    bool open;
+    int n;                        /* requests run in it */
+    struct store_req *first;      /* the first of them, in the done list */
+    int64_t started_ms;
+    struct store_counts_mark mark;
+};
+
+/* Runs one bulk request, in the open bulk transaction or a new one. Returns
+ * false when it failed and took the transaction (and the requests before it
+ * from bt->first on) with it. */
+static bool writer_run_bulk(struct store *st, struct bulk_txn *bt, struct store_req *r)
+{
+    int rc = 0;
+    if (!bt->open) {
+        rc = store_writer_sync_mode(st, r);
+        if (rc == 0)
+            rc = writer_exec(st, "BEGIN IMMEDIATE");
+        if (rc < 0) {
+            r->status = rc;
+            return false;
+        }
+        store_counts_mark(st, &bt->mark);
+        bt->open = true;
+        bt->n = 0;
+        bt->first = r;
+        bt->started_ms = clock_now_ms();
+    }
+    bt->n++;
+    rc = r->run(st, r);
+    if (rc == 0)
+        return true;
+    r->status = rc;
+    if (!sqlite3_get_autocommit(st->wr.db))
+        writer_exec(st, "ROLLBACK");
+    store_counts_restore(st, &bt->mark);
+    for (struct store_req *q = bt->first; q != NULL; q = q->next)
+        if (q->run != NULL && q->status == 0)
+            q->status = rc;
+    bt->open = false;
+    log_error("msg=\"store bulk transaction failed\" path=\"%s\" requests=%d error=%s",
+              st->path, bt->n, error_name(rc));
+    return false;
+}
+
+/* Commits the open bulk transaction; *ok counts its requests. Returns
+ * whether it committed. */
+static bool writer_commit_bulk(struct store *st, struct bulk_txn *bt, int64_t *ok)
+{
+    if (!bt->open)
+        return false;
+    bt->open = false;
+    int rc = store_counts_flush(st);
+    if (rc == 0)
+        rc = writer_exec(st, "COMMIT");
+    if (rc < 0 && !sqlite3_get_autocommit(st->wr.db))
+        writer_exec(st, "ROLLBACK");
+    if (rc < 0)
+        store_counts_discard(st);
+    for (struct store_req *q = bt->first; q != NULL; q = q->next) {
+        if (q->run == NULL || q->status != 0)
+            continue;
+        if (rc < 0)
+            q->status = rc;
+        else
+            (*ok)++;
+    }
+    if (rc < 0) {
+        log_error("msg=\"store write transaction failed\" path=\"%s\" error=%s",
+                  st->path, error_name(rc));
+        return false;
+    }
+    store_writer_sync_committed(st);    /* logs its own failure */
+    return true;
+}
+
+/* Whether the open bulk transaction may wait for last's successor. */
+static bool writer_bulk_may_hold(const struct bulk_txn *bt, const struct store_req *last)
+{
+    return bt->open && last->bulk_more && bt->n < WRITER_BULK_MAX &&
+           clock_now_ms() - bt->started_ms < WRITER_BULK_MAX_MS;
+}
+
+/* Under w->mu: waits up to WRITER_BULK_WAIT_MS for a request; returns
+ * whether one came. */
+static bool writer_wait_more(struct store_writer *w)
+{
+    struct timespec now, until;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    until = ts_after(&now, WRITER_BULK_WAIT_MS * 1000L);
+    int rc = 0;
+    while (w->q_head == NULL && !w->stopping && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    return w->q_head != NULL;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
@@ -433,17 +547,57 @@ static void *writer_main(void *arg)
             continue;
         }
         writer_gather(w);
-        struct store_req *batch = w->q_head;
+        struct store_req *todo = w->q_head;
         w->q_head = w->q_tail = NULL;
         w->queued = 0;
         w->queued_urgent = 0;
         pthread_mutex_unlock(&w->mu);
 
+        /* The queue runs in pieces, in order: a bulk request alone (in the
+         * shared bulk transaction), or a run of other requests as one
+         * transaction. All of them are delivered together afterwards. */
         int64_t ok = 0;
+        bool committed = false;
+        struct bulk_txn bt = { 0 };
+        struct store_req *batch = NULL, *batch_tail = NULL;
         st->notify_created = false;
-        bool committed = writer_run_batch(st, batch, &ok);
-        if (committed)
-            store_writer_sync_committed(st);    /* logs its own failure */
+        while (todo != NULL) {
+            struct store_req *piece = todo, *end = todo;
+            if (!piece->bulk)
+                while (end->next != NULL && !end->next->bulk)
+                    end = end->next;
+            todo = end->next;
+            end->next = NULL;
+            /* The bulk transaction's requests are the done list's tail. */
+            if (!piece->bulk)
+                committed = writer_commit_bulk(st, &bt, &ok) || committed;
+            if (batch_tail != NULL)
+                batch_tail->next = piece;
+            else
+                batch = piece;
+            batch_tail = end;
+            if (piece->bulk) {
+                writer_run_bulk(st, &bt, piece);
+            } else {
+                int64_t piece_ok = 0;
+                if (writer_run_batch(st, piece, &piece_ok)) {
+                    store_writer_sync_committed(st);    /* logs its own failure */
+                    committed = true;
+                }
+                ok += piece_ok;
+            }
+            if (todo == NULL && writer_bulk_may_hold(&bt, end)) {
+                pthread_mutex_lock(&w->mu);
+                if (writer_wait_more(w)) {
+                    todo = w->q_head;
+                    w->q_head = w->q_tail = NULL;
+                    w->queued = 0;
+                    w->queued_urgent = 0;
+                }
+                pthread_mutex_unlock(&w->mu);
+            }
+        }
+        committed = writer_commit_bulk(st, &bt, &ok) || committed;
         if (wal_frames < wal_base)
             wal_base = 0;                   /* the WAL started over */
         if (committed && (++dirty >= WRITER_CHECKPOINT_COMMITS ||

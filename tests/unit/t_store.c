@@ -485,6 +485,90 @@ static void test_rerunnable_group(uv_loop_t *loop, struct store *st)
     tap_is_int(bad.runs, 1, "the refused one ran once");
 }
 
+static struct store_req *bulk_submit(struct store *st, struct grp_req *g, bool more,
+                                     struct st_wait *w)
+{
+    struct store_req *req = store_req_new(grp_run, NULL, st_on_done, w);
+    req->priv = g;
+    req->bulk = true;
+    req->bulk_more = more;
+    store_writer_submit(st, req);
+    return req;
+}
+
+/* Bulk requests (an import's batches) share one transaction with no
+ * savepoints (writer_run_bulk): a request of another kind commits what
+ * came before it; a failing bulk request takes the bulk requests of its
+ * transaction with it, and the next one starts a new transaction; one that
+ * says more follow holds the transaction open for the next. */
+static void test_bulk_transaction(uv_loop_t *loop, struct store *st)
+{
+    uv_sem_t gate_sem, entered_sem;
+    uv_sem_init(&gate_sem, 0);
+    uv_sem_init(&entered_sem, 0);
+    struct grp_req gate = { .gate = &gate_sem, .entered = &entered_sem };
+    struct grp_req a[6] = {
+        { .key = "bulk-a1" }, { .key = "bulk-a2" }, { .key = "bulk-p" },
+        { .key = "bulk-a3" }, { .key = "bulk-a4", .fail = -EPROTO }, { .key = "bulk-a5" },
+    };
+    struct st_wait gw = { 0 }, aw[6] = { { 0 } };
+
+    grp_submit(st, &gate, false, &gw);
+    uv_sem_wait(&entered_sem);
+    bulk_submit(st, &a[0], true, &aw[0]);
+    bulk_submit(st, &a[1], true, &aw[1]);
+    grp_submit(st, &a[2], false, &aw[2]);
+    bulk_submit(st, &a[3], true, &aw[3]);
+    bulk_submit(st, &a[4], true, &aw[4]);
+    bulk_submit(st, &a[5], false, &aw[5]);
+    uv_sem_post(&gate_sem);
+    int done = 0;
+    while (done < 6) {
+        uv_run(loop, UV_RUN_ONCE);
+        done = 0;
+        for (int i = 0; i < 6; i++)
+            done += aw[i].calls;
+    }
+    tap_ok(aw[0].status == 0 && aw[1].status == 0, "two bulk requests committed");
+    tap_is_int(aw[2].status, 0, "the plain request after them committed");
+    tap_is_int(aw[4].status, -EPROTO, "a failing bulk request reports its error");
+    tap_is_int(aw[3].status, -EPROTO, "the bulk request before it, in its transaction, too");
+    tap_is_int(aw[5].status, 0, "the next bulk request ran in a new transaction");
+    tap_is_int(grp_rows(st, "bulk-a1"), 1, "the first bulk row is in the store");
+    tap_is_int(grp_rows(st, "bulk-p"), 1, "the plain request's row is in the store");
+    tap_is_int(grp_rows(st, "bulk-a3") + grp_rows(st, "bulk-a4"), 0,
+               "the failed transaction's rows are not");
+    tap_is_int(grp_rows(st, "bulk-a5"), 1, "the last bulk row is in the store");
+    tap_is_int(a[3].runs + a[4].runs + a[5].runs, 3, "and nothing ran twice");
+
+    /* Held open: the second request comes while the first one's transaction
+     * waits for it; one commit holds both. */
+    struct grp_req b[2] = { { .key = "bulk-b1" }, { .key = "bulk-b2" } };
+    struct st_wait bw[2] = { { 0 } };
+    int64_t commits = st->writer.commits;
+    bulk_submit(st, &b[0], true, &bw[0]);
+    uv_sleep(50);
+    uv_run(loop, UV_RUN_NOWAIT);
+    tap_is_int(bw[0].calls, 0,
+               "a bulk request that says more follow is not complete before its commit");
+    bulk_submit(st, &b[1], false, &bw[1]);
+    st_run_until(loop, &bw[1].calls, 1);
+    st_run_until(loop, &bw[0].calls, 1);
+    tap_ok(bw[0].status == 0 && bw[1].status == 0, "both held requests committed");
+    tap_is_int(grp_rows(st, "bulk-b%"), 2, "with their rows");
+    tap_is_int((int)(st->writer.commits - commits), 1, "in one commit");
+
+    /* Held open and nothing comes: it commits after the wait. */
+    struct grp_req c = { .key = "bulk-c1" };
+    struct st_wait cw = { 0 };
+    bulk_submit(st, &c, true, &cw);
+    st_run_until(loop, &cw.calls, 1);
+    tap_ok(cw.status == 0 && grp_rows(st, "bulk-c1") == 1,
+           "a held request with no successor commits after the wait");
+    uv_sem_destroy(&gate_sem);
+    uv_sem_destroy(&entered_sem);
+}
+
 /* The WAL index's header in the -shm file (SQLite's file format, "WAL-index
  * format"): mxFrame, the last valid frame, at byte 16, and nBackfill, the
  * frames copied into the database, at byte 96; native byte order. */
@@ -634,7 +718,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(111);
+    tap_plan(126);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];
@@ -648,6 +732,7 @@ int main(void)
     test_small_tables(&loop, st);
     test_group_commit(&loop, st);
     test_rerunnable_group(&loop, st);
+    test_bulk_transaction(&loop, st);
     test_checkpointer(&loop, st);
 
     /* A write whose completion has not run yet completes inside close. */

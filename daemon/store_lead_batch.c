@@ -42,6 +42,8 @@ struct batch {
     store_lead_batch_cb cb;
     void *arg;
     bool queued;                /* counted in import_queued until it runs */
+    int64_t created_first, created_last;    /* leads whose shared lead_created
+                                               event is not written yet; 0: none */
 };
 
 static void batch_unqueue(struct batch *b)
@@ -55,6 +57,16 @@ static void batch_unqueue(struct batch *b)
 static bool empty(const char *s)
 {
     return s == NULL || *s == '\0';
+}
+
+/* The batch's strings live in its arena until the request is freed, past
+ * every step: SQLite need not copy them. */
+static void bind_arena_text(sqlite3_stmt *s, int i, const char *text)
+{
+    if (text != NULL)
+        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
 }
 
 static char *dup_col(sqlite3_stmt *s, int i)
@@ -145,10 +157,43 @@ static int probable_dup(struct store *st, const struct batch_row *r, int64_t id,
     return rc;
 }
 
-/* Inserts r as a new lead with its lead_created event; *id = 0 (and no
+/* Writes the lead_created events of the leads created since the last flush,
+ * which all share the batch's event data, with one statement: created leads
+ * take consecutive ids (nothing else writes meanwhile, and nothing is
+ * deleted), and their events come out in that order, as row by row. Runs
+ * before any other event the batch writes, so the log keeps the rows' order.
+ * With notification subscribers, events go one by one (store_event_insert
+ * queues each one's notifications), and nothing is pending here. */
+static int flush_created(struct store *st, struct store_req *req, struct batch *b)
+{
+    sqlite3_stmt *s;
+    if (b->created_first == 0)
+        return 0;
+    int rc = store_stmt(&st->wr,
+        "INSERT INTO events (at, lead_id, touch_id, type, actor_kind, actor, data)"
+        " SELECT ?1, id, NULL, 'lead_created', ?2, ?3, coalesce(?4, '{}') FROM leads"
+        " WHERE id BETWEEN ?5 AND ?6 ORDER BY id", &s);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, req->now);
+    store_bind_text(s, 2, store_actor_kind_name(req->actor.kind));
+    bind_arena_text(s, 3, req->actor.name);
+    bind_arena_text(s, 4, b->event_data);
+    sqlite3_bind_int64(s, 5, b->created_first);
+    sqlite3_bind_int64(s, 6, b->created_last);
+    rc = store_stmt_done(&st->wr, s);
+    if (rc == 0 && sqlite3_changes(st->wr.db) != b->created_last - b->created_first + 1)
+        rc = -EPROTO;           /* not consecutive after all: refuse the batch */
+    b->created_first = b->created_last = 0;
+    return rc;
+}
+
+/* Inserts r as a new lead with its lead_created event (or, with the batch's
+ * shared event data, marks it pending for flush_created); *id = 0 (and no
  * event) when a lead with its email exists already. */
-static int row_insert(struct store *st, struct store_req *req, const struct batch_row *r,
-                      bool suppressed, const char *event_data, int64_t *id)
+static int row_insert(struct store *st, struct store_req *req, struct batch *b,
+                      const struct batch_row *r, bool suppressed, const char *event_data,
+                      int64_t *id)
 {
     sqlite3_stmt *s;
     int rc = store_stmt(&st->wr,
@@ -162,7 +207,7 @@ static int row_insert(struct store *st, struct store_req *req, const struct batc
     if (rc < 0)
         return rc;
     for (int i = 0; i < B_N; i++)
-        store_bind_text(s, i + 1, r->f[i]);
+        bind_arena_text(s, i + 1, r->f[i]);
     sqlite3_bind_int(s, 15, suppressed);
     sqlite3_bind_int64(s, 16, req->now);
     rc = store_stmt_done(&st->wr, s);
@@ -171,6 +216,17 @@ static int row_insert(struct store *st, struct store_req *req, const struct batc
     *id = sqlite3_changes(st->wr.db) > 0 ? sqlite3_last_insert_rowid(st->wr.db) : 0;
     if (*id == 0)
         return 0;
+    if (event_data != NULL && st->notify == NULL) {
+        if (b->created_first != 0 && *id != b->created_last + 1 &&
+            (rc = flush_created(st, req, b)) < 0)
+            return rc;
+        if (b->created_first == 0)
+            b->created_first = *id;
+        b->created_last = *id;
+        return 0;
+    }
+    if ((rc = flush_created(st, req, b)) < 0)
+        return rc;
     if (event_data != NULL)
         return store_event_insert(st, req->now, *id, 0, "lead_created", &req->actor,
                                   event_data, NULL);
@@ -184,8 +240,9 @@ static int row_insert(struct store *st, struct store_req *req, const struct batc
 
 /* Merges r into the lead at id (whose row is in s, columns in col_names
  * order starting at 1); sets *changed. */
-static int row_merge(struct store *st, struct store_req *req, const struct batch_row *r,
-                     sqlite3_stmt *cur, bool suppressed, bool *changed)
+static int row_merge(struct store *st, struct store_req *req, struct batch *b,
+                     const struct batch_row *r, sqlite3_stmt *cur, bool suppressed,
+                     bool *changed)
 {
     char *val[B_N] = { 0 };
     json_t *fields = json_array();
@@ -238,6 +295,8 @@ static int row_merge(struct store *st, struct store_req *req, const struct batch
             sqlite3_bind_int64(s, 16, req->now);
             rc = store_stmt_done(&st->wr, s);
         }
+        if (rc == 0)
+            rc = flush_created(st, req, b);
         if (rc == 0) {
             json_t *data = json_pack("{s:o, s:b}", "fields", fields, "import", 1);
             fields = NULL;
@@ -274,7 +333,7 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
         /* Most rows of an import are new leads: the insert goes first, and
          * the unique email index answers "is it new?" in the same probe.
          * Only a lead that exists is read back and merged. */
-        rc = row_insert(st, req, r, hit, same ? b->event_data : NULL, &o->lead_id);
+        rc = row_insert(st, req, b, r, hit, same ? b->event_data : NULL, &o->lead_id);
         if (rc < 0)
             return rc;
         if (o->lead_id > 0) {
@@ -306,7 +365,7 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     if (rc == SQLITE_ROW) {
         bool changed = false;
         o->lead_id = sqlite3_column_int64(s, 0);
-        rc = row_merge(st, req, r, s, hit, &changed);
+        rc = row_merge(st, req, b, r, s, hit, &changed);
         o->result = changed ? STORE_LEAD_UPDATED : STORE_LEAD_UNCHANGED;
         sqlite3_reset(s);
         return rc;
@@ -321,7 +380,7 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     if (rc < 0)
         return rc;
     o->result = STORE_LEAD_CREATED;
-    return row_insert(st, req, r, hit, same ? b->event_data : NULL, &o->lead_id);
+    return row_insert(st, req, b, r, hit, same ? b->event_data : NULL, &o->lead_id);
 }
 
 /* In the batch's own transaction, so a crash never leaves imported leads
@@ -355,8 +414,11 @@ static int batch_run(struct store *st, struct store_req *req)
     if (rc == 0)
         rc = suppression_any(st, &b->check_suppression);
 
+    b->created_first = b->created_last = 0;
     for (size_t i = 0; rc == 0 && i < b->n; i++)
         rc = row_run(st, req, b, i);
+    if (rc == 0)
+        rc = flush_created(st, req, b);
     for (size_t i = 0; i < b->n; i++)
         b->out[i].suppressed_reason = b->reasons[i];
     if (rc == 0 && !dry && (b->flags & STORE_BATCH_ENRICH) != 0)

@@ -164,6 +164,10 @@ check_PROGRAMS += %D%/unit/t_lead_admin
 %C%_unit_t_lead_admin_SOURCES = %D%/unit/t_lead_admin.c %D%/unit/store_test_util.h
 %C%_unit_t_lead_admin_CFLAGS = $(TEST_CFLAGS)
 %C%_unit_t_lead_admin_LDADD = $(TEST_LDADD)
+check_PROGRAMS += %D%/unit/t_lead_batch
+%C%_unit_t_lead_batch_SOURCES = %D%/unit/t_lead_batch.c %D%/unit/store_test_util.h
+%C%_unit_t_lead_batch_CFLAGS = $(TEST_CFLAGS)
+%C%_unit_t_lead_batch_LDADD = $(TEST_LDADD)
 
 # -- icp tests (ideal customer profile: scoring, config, store) --
 check_PROGRAMS += %D%/unit/t_icp

@@ -9,7 +9,6 @@
  * config reload in the middle changes nothing for it.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +50,6 @@ struct import {
     struct errbuf err;
 
     int64_t read, imported, updated, duplicates, suppressed, invalid, probable;
-    int64_t token;                    /* names its leads to the store's finish */
-    int64_t start_max_id;             /* the store's size when it began */
-    int64_t rows_sent;                /* rows handed to the store so far */
-    bool finish_sent;                 /* store_lead_import_finish() submitted */
     json_t *invalid_rows, *suppressed_rows, *dup_rows, *columns;
     int delim;
 };
@@ -87,18 +82,8 @@ static void strv_release(char **v)
     free(v);
 }
 
-static void on_orphan_finish(int status, int64_t count, const struct store_probable_dup *list,
-                             size_t n, void *arg)
-{
-    (void)status, (void)count, (void)list, (void)n, (void)arg;
-}
-
 static void import_free(struct import *imp)
 {
-    /* Aborted before its end: the store's end still builds a deferred
-     * index (a closing store's next open does it otherwise). */
-    if (!imp->finish_sent && imp->rows_sent > 0)
-        store_lead_import_finish(imp->st, imp->token, 0, on_orphan_finish, NULL);
     import_parser_free(imp->parser);
     import_out_free(&imp->out);
     free(imp->in);
@@ -159,10 +144,6 @@ int import_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
     imp->batch_rows = cfg->import.batch_rows > 0 ? cfg->import.batch_rows : 2000;
     imp->flags = (opts->dry_run ? STORE_BATCH_DRY_RUN : 0) | (opts->enrich ? STORE_BATCH_ENRICH : 0);
     imp->started_ms = clock_now_ms();
-    static int64_t last_token;        /* loop thread only */
-    imp->token = ++last_token;
-    if (store_leads_max_id(st, &imp->start_max_id) < 0)
-        imp->start_max_id = INT64_MAX;    /* unknown: never defer */
     imp->in = malloc(IMPORT_CHUNK);
     imp->invalid_rows = json_array();
     imp->suppressed_rows = json_array();
@@ -247,50 +228,13 @@ static void on_audit(int status, int64_t id, void *arg)
     maybe_release(imp);
 }
 
-static void finish_audit(struct import *imp);
-static void fail_with(struct import *imp, int status, const struct errbuf *err);
-
-/* The store's end of the import: a deferred index built again, and the
- * probable duplicates found then (store_lead_defer.c). */
-static void on_store_finish(int status, int64_t count, const struct store_probable_dup *list,
-                            size_t n, void *arg)
-{
-    struct import *imp = arg;
-    imp->batches--;
-    if (status < 0) {
-        struct errbuf err = { 0 };
-        errbuf_set(&err, status, "cannot build the leads index after the import: %s",
-                   error_text(status));
-        fail_with(imp, status, &err);
-    }
-    imp->probable += count;
-    for (size_t i = 0; i < n; i++)
-        list_add(imp->dup_rows, json_pack("{s:i, s:I, s:I}", "line", (int)list[i].line,
-                                          "lead_id", (json_int_t)list[i].lead_id,
-                                          "duplicate_of", (json_int_t)list[i].duplicate_of));
-    finish_audit(imp);
-    maybe_release(imp);
-}
-
-/* Everything is committed: ends the import in the store, then audits. Also
- * after a failure: the store's end builds an index the import deferred. */
+/* Everything is committed: logs, records the audit event and, once that is
+ * committed too, reports. */
 static void finish_now(struct import *imp)
 {
     if (imp->done_called || imp->finishing)
         return;
     imp->finishing = true;
-    size_t room = IMPORT_LIST_MAX - json_array_size(imp->dup_rows);
-    imp->finish_sent = true;
-    if (store_lead_import_finish(imp->st, imp->token, room, on_store_finish, imp) == 0) {
-        imp->batches++;
-        return;
-    }
-    finish_audit(imp);
-}
-
-/* Logs, records the audit event and, once that is committed too, reports. */
-static void finish_audit(struct import *imp)
-{
     if (imp->aborted || imp->status < 0) {
         report(imp);
         return;
@@ -406,15 +350,8 @@ static void take_out(struct import *imp)
         b->n = m;
         memcpy(b->lines, o->lines + at, m * sizeof(long));
         bool more = !imp->work_last || at + m < o->n;
-        unsigned flags = imp->flags | (more ? STORE_BATCH_MORE : 0);
-        /* Into a store it has already outgrown: build the domain index once
-         * at the end (store_lead_defer.c). */
-        if ((imp->flags & STORE_BATCH_DRY_RUN) == 0 && imp->rows_sent >= IMPORT_DEFER_MIN_ROWS &&
-            imp->rows_sent >= imp->start_max_id)
-            flags |= STORE_BATCH_DEFER_INDEXES;
-        for (size_t k = at; k < at + m; k++)
-            o->rows[k].line = o->lines[k];
-        int rc = store_lead_import_batch(imp->st, imp->token, o->rows + at, m, flags,
+        int rc = store_lead_upsert_batch(imp->st, o->rows + at, m,
+                                         imp->flags | (more ? STORE_BATCH_MORE : 0),
                                          &imp->actor, on_batch, b);
         if (rc < 0) {
             free(b);
@@ -422,7 +359,6 @@ static void take_out(struct import *imp)
             break;
         }
         imp->batches++;
-        imp->rows_sent += (int64_t)m;
     }
     /* The store copied the rows: the chunk's memory can go. */
     import_out_free(o);

@@ -45,10 +45,6 @@
 #define IMPORT_CHUNK (256u * 1024)
 #define IMPORT_MAX_BATCHES 48
 #define IMPORT_LIST_MAX 1000
-/* An import that has handed the store this many rows, and at least as many
- * as the store held when it began, has the store build the leads domain
- * index once at its end instead of row by row (store_lead_defer.c). */
-#define IMPORT_DEFER_MIN_ROWS 50000
 
 struct import;
 

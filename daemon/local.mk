@@ -52,7 +52,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/email_addr.c %D%/email_addr.h
 %C%_libcore_la_SOURCES += %D%/country.c %D%/country.h %D%/phone.c %D%/phone.h \
 	%D%/tz_infer.c %D%/tz_infer.h %D%/import_map.c %D%/import_map.h %D%/config_import.c
-%C%_libcore_la_SOURCES += %D%/store_lead_batch.c %D%/store_import_burst.c %D%/store_lead_defer.c
+%C%_libcore_la_SOURCES += %D%/store_lead_batch.c %D%/store_import_burst.c
 # -- channels/webhook (JSON payloads for JSON channels, event notifications) --
 %C%_libcore_la_SOURCES += %D%/dispatch_json.c %D%/dispatch_json.h %D%/config_notifications.c \
 	%D%/store_notify.c %D%/notify.c %D%/notify.h

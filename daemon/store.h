@@ -41,7 +41,7 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 11
 
 /* For tests of upgrades: creates the store file at path as an older
  * drumbeat left it, at schema version (1 .. STORE_SCHEMA_VERSION), without
@@ -114,7 +114,6 @@ struct store_lead_in {
     const char *email_status;    /* "syntax_ok", ...: replaces only "unknown" */
     bool overwrite;              /* replace set fields with the non-empty new
                                     values (import --overwrite) */
-    long line;                   /* its line in the imported file (reports) */
 };
 /* Creates the lead, or fills the empty fields of the lead with that email
  * (never overwriting one already set); records an event. id = the lead's id. */
@@ -150,10 +149,6 @@ typedef void (*store_lead_batch_cb)(int status, const struct store_lead_outcome 
 #define STORE_BATCH_DRY_RUN 0x1u
 #define STORE_BATCH_ENRICH 0x2u   /* queue created/changed leads for enrichment */
 #define STORE_BATCH_MORE 0x4u     /* more batches of the same import follow soon */
-/* A large import (store_lead_defer.c): the leads domain index is dropped
- * now and built again by store_lead_import_finish(); until then the batches
- * skip the probable-duplicate probe and record the leads they create. */
-#define STORE_BATCH_DEFER_INDEXES 0x8u
 /* Upserts n rows (as store_lead_upsert: email is the key, only empty fields
  * are filled unless rows[i].overwrite) in ONE writer transaction, checking
  * each against the suppression list and for a probable duplicate, with one
@@ -163,28 +158,6 @@ typedef void (*store_lead_batch_cb)(int status, const struct store_lead_outcome 
 int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, size_t n,
                             unsigned flags, const struct store_actor *actor,
                             store_lead_batch_cb cb, void *arg);
-/* The same, for an import: token (nonzero, one per import) names the leads
- * its batches create while the domain index is deferred, for its finish. */
-int store_lead_import_batch(struct store *st, int64_t token, const struct store_lead_in *rows,
-                            size_t n, unsigned flags, const struct store_actor *actor,
-                            store_lead_batch_cb cb, void *arg);
-struct store_probable_dup {
-    long line;                   /* the row's line in the file */
-    int64_t lead_id, duplicate_of;
-};
-/* count = the import's probable duplicates found at its end; list = the
- * first list_max of them by line (borrowed for the callback). */
-typedef void (*store_import_finish_cb)(int status, int64_t count,
-                                       const struct store_probable_dup *list, size_t n,
-                                       void *arg);
-/* Ends an import (store_lead_defer.c): builds a deferred leads index again
- * and reports the probable duplicates among the leads the import's batches
- * created while it was missing. Every import calls it once, last, whatever
- * happened, so a failed import does not leave the index missing. */
-int store_lead_import_finish(struct store *st, int64_t token, size_t list_max,
-                             store_import_finish_cb cb, void *arg);
-/* Loop thread: the highest lead id (0 for none), a cheap size of the table. */
-int store_leads_max_id(struct store *st, int64_t *out);
 int store_lead_find_by_email(struct store *st, const char *email, int64_t *lead_id);
 
 /* ---- stages ---- */

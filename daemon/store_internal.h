@@ -89,16 +89,6 @@ int store_exec(struct store_conn *c, const char *sql);
 /* Runs a literal SQL text (a count, a PRAGMA, an EXISTS) through the
  * statement cache and reads its first row's first column as an integer. */
 int store_query_int(struct store_conn *c, const char *sql, int64_t *out);
-
-/* store_lead_defer.c. attach: the writer's scratch database (store_open);
- * recover: builds indexes an interrupted import left deferred (store_open,
- * before the writer starts). defer_state (writer thread): *deferred = the
- * leads domain index is missing, after dropping it (and recording how to
- * build it) when want; defer_record: a lead created while it is missing. */
-int store_defer_attach(struct store *st);
-int store_defer_recover(struct store *st);
-int store_wr_defer_state(struct store *st, bool want, bool *deferred);
-int store_wr_defer_record(struct store *st, int64_t token, int64_t lead_id, long line);
 /* Runs sql (one parameter, ?1 = id) through the statement cache and gives
  * its first row as a new JSON object (store_row_json): 0, -ENOENT when there
  * is none, or a negative errno. */

@@ -28,15 +28,12 @@ static const char *const col_names[B_N] = {
 struct batch_row {
     const char *f[B_N];         /* in batch->arena; NULL when absent */
     bool overwrite;
-    long line;
 };
 
 struct batch {
     size_t n;
     unsigned flags;
     bool check_suppression;     /* false when the list is empty */
-    bool deferred;              /* the leads domain index is missing (store_lead_defer.c) */
-    int64_t token;              /* the import's, or 0 */
     char *event_data;           /* the lead_created event's data, shared */
     struct batch_row *rows;
     struct store_lead_outcome *out;
@@ -341,7 +338,7 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
             return rc;
         if (o->lead_id > 0) {
             o->result = STORE_LEAD_CREATED;
-            return b->deferred ? 0 : probable_dup(st, r, o->lead_id, &o->probable_dup_of);
+            return probable_dup(st, r, o->lead_id, &o->probable_dup_of);
         }
     }
     if (email != NULL)
@@ -379,22 +376,11 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
         return rc;
     if (email != NULL)      /* inserted above unless it existed, so it exists */
         return -EPROTO;
-    rc = b->deferred ? 0 : probable_dup(st, r, 0, &o->probable_dup_of);
+    rc = probable_dup(st, r, 0, &o->probable_dup_of);
     if (rc < 0)
         return rc;
     o->result = STORE_LEAD_CREATED;
     return row_insert(st, req, b, r, hit, same ? b->event_data : NULL, &o->lead_id);
-}
-
-/* While the domain index is missing: the leads the batch created, for its
- * import's finish to look for probable duplicates among. */
-static int record_created(struct store *st, struct batch *b)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < b->n; i++)
-        if (b->out[i].result == STORE_LEAD_CREATED && b->out[i].lead_id > 0)
-            rc = store_wr_defer_record(st, b->token, b->out[i].lead_id, b->rows[i].line);
-    return rc;
 }
 
 /* In the batch's own transaction, so a crash never leaves imported leads
@@ -427,17 +413,12 @@ static int batch_run(struct store *st, struct store_req *req)
         rc = store_exec(&st->wr, "SAVEPOINT dry_run");
     if (rc == 0)
         rc = suppression_any(st, &b->check_suppression);
-    if (rc == 0)
-        rc = store_wr_defer_state(st, (b->flags & STORE_BATCH_DEFER_INDEXES) != 0 && !dry,
-                                  &b->deferred);
 
     b->created_first = b->created_last = 0;
     for (size_t i = 0; rc == 0 && i < b->n; i++)
         rc = row_run(st, req, b, i);
     if (rc == 0)
         rc = flush_created(st, req, b);
-    if (rc == 0 && !dry && b->deferred && b->token != 0)
-        rc = record_created(st, b);
     for (size_t i = 0; i < b->n; i++)
         b->out[i].suppressed_reason = b->reasons[i];
     if (rc == 0 && !dry && (b->flags & STORE_BATCH_ENRICH) != 0)
@@ -487,13 +468,6 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
                             unsigned flags, const struct store_actor *actor,
                             store_lead_batch_cb cb, void *arg)
 {
-    return store_lead_import_batch(st, 0, rows, n, flags, actor, cb, arg);
-}
-
-int store_lead_import_batch(struct store *st, int64_t token, const struct store_lead_in *rows,
-                            size_t n, unsigned flags, const struct store_actor *actor,
-                            store_lead_batch_cb cb, void *arg)
-{
     size_t bytes = 0;
 
     if (n == 0 || rows == NULL || cb == NULL)
@@ -523,7 +497,6 @@ int store_lead_import_batch(struct store *st, int64_t token, const struct store_
     req->done = batch_done;
     b->n = n;
     b->flags = flags;
-    b->token = token;
     b->cb = cb;
     b->arg = arg;
     b->rows = calloc(n, sizeof(*b->rows));
@@ -536,7 +509,6 @@ int store_lead_import_batch(struct store *st, int64_t token, const struct store_
     for (size_t i = 0; i < n; i++) {
         struct batch_row *r = &b->rows[i];
         r->overwrite = rows[i].overwrite;
-        r->line = rows[i].line;
         for (int k = 0; k < B_N; k++) {
             const char *v = row_field(&rows[i], k);
             if (v == NULL)

@@ -402,18 +402,10 @@ static const char *const migration_11[] = {
     NULL,
 };
 
-/* 12: an import of many rows into a small store builds leads_domain once
- * at its end (store_lead_defer.c); while it is missing, this row says how to
- * build it, so the next open does when a crash came first. */
-static const char *const migration_12[] = {
-    "CREATE TABLE index_rebuild (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID",
-    NULL,
-};
-
 static const char *const *const migrations[] = { NULL, migration_1, migration_2, migration_3,
                                                  migration_4, migration_5, migration_6,
                                                  migration_7, migration_8, migration_9,
-                                                 migration_10, migration_11, migration_12 };
+                                                 migration_10, migration_11 };
 static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,

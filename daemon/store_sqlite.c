@@ -82,14 +82,6 @@ int store_open(uv_loop_t *loop, const char *path, struct store **out, struct err
                        sizeof(st->store_id), err);
     if (rc < 0)
         goto fail;
-    rc = store_defer_recover(st);
-    if (rc == 0)
-        rc = store_defer_attach(st);
-    if (rc < 0) {
-        errbuf_set(err, rc, "store %s: cannot build the indexes an import deferred: %s", path,
-                   sqlite3_errmsg(st->wr.db));
-        goto fail;
-    }
     rc = store_counts_attach(st);
     if (rc < 0) {
         errbuf_set(err, rc, "store %s: cannot follow touch states: %s", path,

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CONF=$T/c
-# Small batches: the writer commits at most 32 of them at once, and the
-# crash below must come between two commits of its 100,000 rows.
-make_config "$CONF" ',
-  "import": { "batch_rows": 500 }'
+make_config "$CONF"
 FIX="$top_srcdir/tests/fixtures/import"
 DB="$CONF/store/drumbeat.db"
 q() { sqlite3 "$DB" "$1"; }
@@ -84,34 +81,6 @@ like "$out" "^read $N, imported $((N - mid)), updated 0, duplicates $mid, suppre
      "the re-run completes exactly what was missing"
 is "$(q "SELECT count(*) FROM leads WHERE source = 'big'")" $N "all $N leads are there"
 is "$(q "SELECT count(DISTINCT email) FROM leads")" "$(q 'SELECT count(*) FROM leads')" "no lead twice"
-is "$(q "SELECT count(*) FROM sqlite_schema WHERE name = 'leads_domain'") $(q 'SELECT count(*) FROM index_rebuild')" \
-   "1 0" "the domain index is there after the crash and the re-run"
-stop_daemon
-is "$STATUS" 0 "drumbeatd stops cleanly"
-
-# ---- a large import into a store it outgrows: the domain index is built
-# once at its end (store_lead_defer.c), and the probable duplicates of the
-# rows imported meanwhile are still reported, with their lines ----
-CONF=$T/c2
-make_config "$CONF"
-DB="$CONF/store/drumbeat.db"
-start_daemon "$CONF" || { done_testing; exit 1; }
-M=60000
-awk -v n=$M 'BEGIN { print "email,first_name,last_name,company";
-  for (i = 1; i <= n; i++)
-    if (i == 1 || i % 10000 == 0) printf "ada%d@dup.example,Ada,Lovelace,Dup Inc\n", i;
-    else printf "q%d@d%d.example,F%d,L%d,Co %d\n", i, i, i, i, i }' >"$T/dups.csv"
-out=$(cli import "$T/dups.csv" --source dups 2>&1); ok $? "a $M-row import into an empty store"
-like "$out" "^read $M, imported $M, updated 0, duplicates 0, suppressed 0, invalid 0\$" "its summary"
-first=$(q "SELECT id FROM leads WHERE email = 'ada1@dup.example'")
-for line in 10001 20001 30001 40001 50001 60001; do
-  like "$out" "line $line: lead [0-9]+ may be the same person as lead $first\$" \
-       "line $line: a probable duplicate of line 2"
-done
-is "$(printf '%s\n' "$out" | grep -c 'may be the same person')" 6 "and no other"
-is "$(q "SELECT count(*) FROM sqlite_schema WHERE name = 'leads_domain'") $(q 'SELECT count(*) FROM index_rebuild')" \
-   "1 0" "the domain index was built again at the import's end"
-is "$(q 'PRAGMA integrity_check')" ok "the store is intact"
 stop_daemon
 is "$STATUS" 0 "drumbeatd stops cleanly"
 done_testing

@@ -7,7 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 
 CONF=$T/c
-make_config "$CONF"
+# Small batches: the writer commits at most 32 of them at once (a bulk
+# transaction, store_writer.c), and the crash below must come between two
+# commits of its 100,000 rows.
+make_config "$CONF" ',
+  "import": { "batch_rows": 500 }'
 FIX="$top_srcdir/tests/fixtures/import"
 DB="$CONF/store/drumbeat.db"
 q() { sqlite3 "$DB" "$1"; }

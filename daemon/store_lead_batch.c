@@ -493,6 +493,11 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
     req->priv = b;
     req->bulk = true;
     req->bulk_more = (flags & STORE_BATCH_MORE) != 0;
+    /* Not the import's last: its commit need not reach the disk by itself.
+     * A crash, even a power cut, loses only batches whose import has not
+     * reported yet, and its re-run completes them; the last one's commit
+     * syncs everything before it. */
+    req->lazy_sync = req->bulk_more;
     req->cleanup = batch_free;
     req->done = batch_done;
     b->n = n;

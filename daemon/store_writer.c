@@ -457,9 +457,11 @@ static bool writer_commit_bulk(struct store *st, struct bulk_txn *bt, int64_t *o
         writer_exec(st, "ROLLBACK");
     if (rc < 0)
         store_counts_discard(st);
+    bool urgent = false;
     for (struct store_req *q = bt->first; q != NULL; q = q->next) {
         if (q->run == NULL || q->status != 0)
             continue;
+        urgent = urgent || !q->lazy_sync;
         if (rc < 0)
             q->status = rc;
         else
@@ -471,6 +473,11 @@ static bool writer_commit_bulk(struct store *st, struct bulk_txn *bt, int64_t *o
         return false;
     }
     store_writer_sync_committed(st);    /* logs its own failure */
+    /* The transaction took its mode from its first request: an import's
+     * last batch may have joined one begun without an fsync of its own,
+     * and its completion says the whole import is durable. */
+    if (urgent && st->writer.sync_normal)
+        store_writer_sync_wal(st);
     return true;
 }
 

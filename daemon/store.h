@@ -41,7 +41,7 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 /* For tests of upgrades: creates the store file at path as an older
  * drumbeat left it, at schema version (1 .. STORE_SCHEMA_VERSION), without

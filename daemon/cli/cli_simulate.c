@@ -77,11 +77,14 @@ static json_t *deferrals(sqlite3 *db, int64_t touch, const char *tz)
     json_t *list = json_array();
     sqlite3_stmt *st;
     /* A deferral made with the touch carries no "until": it lasted until
-     * the next thing that happened to the touch. */
+     * the next thing that happened to the touch. Through the touch's lead:
+     * events are indexed by lead (events_lead), not by touch or type. */
     if (sqlite3_prepare_v2(db, "SELECT at, json_extract(data, '$.reason'),"
                            " coalesce(json_extract(data, '$.until'), (SELECT min(n.at) FROM"
-                           " events n WHERE n.touch_id = e.touch_id AND n.id > e.id))"
-                           " FROM events e WHERE touch_id = ?1 AND type = 'touch_deferred'"
+                           " events n WHERE n.lead_id = e.lead_id AND n.id > e.id"
+                           " AND n.touch_id = e.touch_id))"
+                           " FROM events e WHERE e.lead_id = (SELECT lead_id FROM touches"
+                           " WHERE id = ?1) AND touch_id = ?1 AND type = 'touch_deferred'"
                            " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return list;
     sqlite3_bind_int64(st, 1, touch);

@@ -501,6 +501,23 @@ static bool writer_wait_more(struct store_writer *w)
     return w->q_head != NULL;
 }
 
+/* Under w->mu: hands the finished requests from head on to the loop
+ * thread, whose completions run in this order. */
+static void writer_hand_over(struct store_writer *w, struct store_req *head)
+{
+    if (head == NULL)
+        return;
+    struct store_req *last = head;
+    while (last->next != NULL)
+        last = last->next;
+    if (w->done_tail != NULL)
+        w->done_tail->next = head;
+    else
+        w->done_head = head;
+    w->done_tail = last;
+    uv_async_send(w->async);
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
@@ -564,7 +581,7 @@ static void *writer_main(void *arg)
          * shared bulk transaction), or a run of other requests as one
          * transaction. All of them are delivered together afterwards. */
         int64_t ok = 0;
-        bool committed = false;
+        int commits = 0, lazy = 0;      /* this round's, and of them without an fsync */
         struct bulk_txn bt = { 0 };
         struct store_req *batch = NULL, *batch_tail = NULL;
         st->notify_created = false;
@@ -576,8 +593,10 @@ static void *writer_main(void *arg)
             todo = end->next;
             end->next = NULL;
             /* The bulk transaction's requests are the done list's tail. */
-            if (!piece->bulk)
-                committed = writer_commit_bulk(st, &bt, &ok) || committed;
+            if (!piece->bulk && writer_commit_bulk(st, &bt, &ok)) {
+                commits++;
+                lazy += w->sync_normal;
+            }
             if (batch_tail != NULL)
                 batch_tail->next = piece;
             else
@@ -589,12 +608,26 @@ static void *writer_main(void *arg)
                 int64_t piece_ok = 0;
                 if (writer_run_batch(st, piece, &piece_ok)) {
                     store_writer_sync_committed(st);    /* logs its own failure */
-                    committed = true;
+                    commits++;
+                    lazy += w->sync_normal;
                 }
                 ok += piece_ok;
             }
             if (todo == NULL && writer_bulk_may_hold(&bt, end)) {
+                /* What committed before the bulk transaction does not wait
+                 * for it: everything ahead of bt.first in the list. */
+                struct store_req *committed_ahead = NULL;
+                if (batch != bt.first) {
+                    struct store_req *p = batch;
+                    while (p->next != bt.first)
+                        p = p->next;
+                    p->next = NULL;
+                    committed_ahead = batch;
+                    batch = bt.first;
+                }
                 pthread_mutex_lock(&w->mu);
+                writer_hand_over(w, committed_ahead);
+                st->notify_kick = st->notify_kick || st->notify_created;
                 if (writer_wait_more(w)) {
                     todo = w->q_head;
                     w->q_head = w->q_tail = NULL;
@@ -604,10 +637,14 @@ static void *writer_main(void *arg)
                 pthread_mutex_unlock(&w->mu);
             }
         }
-        committed = writer_commit_bulk(st, &bt, &ok) || committed;
+        if (writer_commit_bulk(st, &bt, &ok)) {
+            commits++;
+            lazy += w->sync_normal;
+        }
+        bool committed = commits > 0;
         if (wal_frames < wal_base)
             wal_base = 0;                   /* the WAL started over */
-        if (committed && (++dirty >= WRITER_CHECKPOINT_COMMITS ||
+        if (committed && ((dirty += commits) >= WRITER_CHECKPOINT_COMMITS ||
                           writer_wal_due(st, wal_frames - wal_base, &wal_limit)) &&
             ck_served_at == 0) {
             dirty = 0;
@@ -624,20 +661,12 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&w->mu);
         if (committed) {
-            w->commits++;
-            w->lazy_commits += w->sync_normal;  /* this commit's mode */
+            w->commits += commits;
+            w->lazy_commits += lazy;
             w->writes_committed += ok;
             st->notify_kick = st->notify_kick || st->notify_created;
         }
-        struct store_req *last = batch;
-        while (last->next != NULL)
-            last = last->next;
-        if (w->done_tail != NULL)
-            w->done_tail->next = batch;
-        else
-            w->done_head = batch;
-        w->done_tail = last;
-        uv_async_send(w->async);
+        writer_hand_over(w, batch);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;

@@ -558,6 +558,26 @@ static void test_bulk_transaction(uv_loop_t *loop, struct store *st)
     tap_is_int(grp_rows(st, "bulk-b%"), 2, "with their rows");
     tap_is_int((int)(st->writer.commits - commits), 1, "in one commit");
 
+    /* A plain request committed ahead of a held bulk transaction is
+     * complete at once, not when the bulk transaction ends. The gate's
+     * semaphores are back at zero. */
+    struct grp_req gate2 = { .gate = &gate_sem, .entered = &entered_sem };
+    struct grp_req p2 = { .key = "bulk-p2" }, d[2] = { { .key = "bulk-d1" }, { .key = "bulk-d2" } };
+    struct st_wait g2w = { 0 }, p2w = { 0 }, dw[2] = { { 0 } };
+    grp_submit(st, &gate2, false, &g2w);
+    uv_sem_wait(&entered_sem);
+    grp_submit(st, &p2, false, &p2w);
+    bulk_submit(st, &d[0], true, &dw[0]);
+    uv_sem_post(&gate_sem);
+    st_run_until(loop, &p2w.calls, 1);
+    tap_ok(p2w.status == 0 && dw[0].calls == 0,
+           "a plain request ahead of a held bulk transaction completes before it");
+    bulk_submit(st, &d[1], false, &dw[1]);
+    st_run_until(loop, &dw[1].calls, 1);
+    st_run_until(loop, &dw[0].calls, 1);
+    tap_ok(dw[0].status == 0 && dw[1].status == 0 && grp_rows(st, "bulk-d%") == 2,
+           "and the bulk requests commit after");
+
     /* Held open and nothing comes: it commits after the wait. */
     struct grp_req c = { .key = "bulk-c1" };
     struct st_wait cw = { 0 };
@@ -718,7 +738,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(126);
+    tap_plan(128);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];

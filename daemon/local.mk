@@ -18,7 +18,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	%D%/config_instances.c %D%/config_team.c
 # -- store (store_sqlite*.c) --
 %C%_libcore_la_SOURCES += %D%/store.h %D%/store_internal.h %D%/store_sqlite.c \
-	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer.h \
+	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer_txn.c %D%/store_writer.h \
 	%D%/store_writer_sync.c %D%/store_counts.c %D%/store_counts.h \
 	%D%/store_checkpoint.c %D%/store_checkpoint.h \
 	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \

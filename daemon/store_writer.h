@@ -93,6 +93,27 @@ struct store_writer {
     int64_t lazy_syncs;          /* fsyncs of the WAL made for lazy commits (idle, notify) */
 };
 
+/* store_writer_txn.c, writer thread. exec: transaction control through the
+ * statement cache. run_batch: a run of plain requests as ONE transaction;
+ * true when it committed, *ok = its requests committed. A bulk transaction
+ * (bulk requests sharing one, no savepoints): run_bulk runs r in the open one
+ * or a new one, false when r failed and took the transaction with it;
+ * commit_bulk commits it (false if none was open or the commit failed);
+ * bulk_may_hold: it may stay open for last's successor. */
+struct store_bulk_txn {
+
+    bool open;
+    int n;                        /* requests run in it */
+    struct store_req *first;      /* the first of them, in the done list */
+    int64_t started_ms;
+    struct store_counts_mark mark;
+};
+int store_writer_exec(struct store *st, const char *sql);
+bool store_writer_run_batch(struct store *st, struct store_req *batch, int64_t *ok);
+bool store_writer_run_bulk(struct store *st, struct store_bulk_txn *bt, struct store_req *r);
+bool store_writer_commit_bulk(struct store *st, struct store_bulk_txn *bt, int64_t *ok);
+bool store_writer_bulk_may_hold(const struct store_bulk_txn *bt, const struct store_req *last);
+
 /* store_writer_sync.c, writer thread. Before BEGIN: synchronous=NORMAL for
  * a batch whose requests are all lazy_sync (within the bound), FULL for any
  * other. After a commit: counts it, and syncs the WAL at once when a lazy

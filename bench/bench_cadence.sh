@@ -34,6 +34,7 @@
 # The machine's other load shows in every figure: run it on a quiet machine.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/perf.sh"
 src=$(cd "$here/.." && pwd)
 build=$(cd "${1:-.}" && pwd)
 N=${N:-1000000}
@@ -233,13 +234,7 @@ echo "memory:  VmRSS $(mb "$(status_kb VmRSS)") MB loaded, at rest (at start $(m
 
 # ---- claim + dispatch: Monday 09:00 Paris, the first emails go ----
 lines0=$(wc -l <"$D/daemon.log")
-PERF_PID=
-if [ -n "${PERF_DIR:-}" ]; then
-  perf record -q -e cpu-clock -F "${PERF_HZ:-1000}" --call-graph "${PERF_CG:-dwarf}" -p "$PID" \
-    -o "$PERF_DIR/dispatch.data" 2>/dev/null &
-  PERF_PID=$!
-  sleep 0.5
-fi
+perf_start "$PID" dispatch 1000 dwarf 0.5
 # Each thread's CPU (utime + stime, in clock ticks) by name, to see which
 # one the batches wait for: the writer (drumbeat-store), the loop
 # (drumbeatd), the checkpointer, the threadpool.
@@ -259,7 +254,7 @@ curl -s -o "$W/advance.out" -X POST -H "Authorization: Bearer $TOKEN" -H 'Conten
 t1=$(now)
 thread_ticks >"$W/ticks1"
 WB1=$(awk '$1 == "wchar:" { print $2 }' /proc/"$PID"/io 2>/dev/null || echo 0)
-[ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
+perf_stop
 SENT=$(metric 'drumbeat_store_touches{state="sent"}')
 DISPATCH_S=$(secs "$t0" "$t1")
 tail -n +"$((lines0 + 1))" "$D/daemon.log" |

@@ -14,6 +14,7 @@
 #        PERF_DIR=DIR profiles the daemon during the import (perf record, the
 #        cpu-clock event, PERF_HZ 1000, PERF_CG dwarf) into DIR/import.data.
 set -eu
+. "$(cd "$(dirname "$0")" && pwd)/perf.sh"
 N=${1:-1000000}
 B=${top_builddir:-$(pwd)}
 DRUMBEATD="$B/daemon/drumbeatd"
@@ -77,13 +78,7 @@ until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
   i=$((i + 1)); [ $i -gt 100 ] && { cat "$W/daemon.log" >&2; exit 1; }; sleep 0.1
 done
 RSS_START=$(awk '/VmRSS/ { print $2 }' /proc/$PID/status)
-PERF_PID=
-if [ -n "${PERF_DIR:-}" ]; then
-  perf record -q -e cpu-clock -F "${PERF_HZ:-1000}" --call-graph "${PERF_CG:-dwarf}" -p "$PID" \
-    -o "$PERF_DIR/import.data" 2>/dev/null &
-  PERF_PID=$!
-  sleep 1
-fi
+perf_start "$PID" import 1000 dwarf 1
 sync
 t0=$(date +%s.%N)
 "$DRUMBEAT" import "$W/leads.csv" --source bench --quiet --url "http://127.0.0.1:$PORT" \
@@ -91,7 +86,7 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 D_S=$(echo "$t1 - $t0" | bc -l)
 D_RSS=$(awk '/VmHWM/ { print $2 }' /proc/$PID/status)
-[ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
+perf_stop
 kill -TERM $PID; wait $PID || true; PID=
 
 # ---- SQLite alone, into drumbeat's own schema: the floor's rows inserted

@@ -36,6 +36,7 @@
 # Needs postfix (smtp-sink, smtp-source), /usr/bin/python3, node and npm.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/perf.sh"
 src=$(cd "$here/.." && pwd)
 build=$(cd "${1:-.}" && pwd)
 N=${N:-10000}
@@ -235,11 +236,8 @@ run_d() {
   [ "$late" = 0 ] || echo "# warning: the touches were still being created when they fell due; this round's rate is too high" >&2
   want=$((N * $3))
   log_from=$(wc -l <"$D/daemon.log")
-  PERF_PID=
-  if [ -n "${PERF_DIR:-}" ]; then
-    perf record -q -e cpu-clock -F ${PERF_HZ:-4000} --call-graph ${PERF_CG:-fp} -p "$DPID" -o "$PERF_DIR/send.$3.data" 2>/dev/null &
-    PERF_PID=$!
-  elif [ -n "${STRACE_DIR:-}" ]; then
+  perf_start "$DPID" "send.$3" 4000 fp
+  if [ -z "$PERF_PID" ] && [ -n "${STRACE_DIR:-}" ]; then
     strace -f -c -o "$STRACE_DIR/send.$3.txt" -p "$DPID" 2>/dev/null &
     PERF_PID=$!
   fi
@@ -253,7 +251,7 @@ run_d() {
   el=$($PY "$work/wait_sent.py" "$API_PORT" "$want" "$N" "$due_s")
   t1=$(awk -v a="$t0" -v e="$el" 'BEGIN { printf "%.4f", a + e }')
   cpu1=$(cpu_snapshot)
-  [ -z "$PERF_PID" ] || { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
+  perf_stop
   RD=$(rate "$N" "$t0" "$t1")
   echo "(d) drumbeatd + channel_smtp:         $RD msg/s (claim, compose, SMTP, commit)"
   echo "$cpu0 $cpu1" | awk -v n="$N" -v hz="$(getconf CLK_TCK)" -v cores="$(nproc)" '{

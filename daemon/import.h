@@ -5,7 +5,7 @@
  * mapping and per-row normalization, import_row.c); the rows go to the
  * store in batches of import.batch_rows (store_lead_upsert_batch). The
  * writer runs consecutive batches of an import in one transaction, up to
- * WRITER_BULK_MAX of them (store_writer.c), so a crash leaves whole
+ * WRITER_BULK_MAX of them (store_writer_txn.c), so a crash leaves whole
  * transactions of batches and a re-run completes the file (rows already
  * there come back UNCHANGED). At most one chunk is parsed and
  * IMPORT_MAX_BATCHES batches are waiting for their commit at a time, more

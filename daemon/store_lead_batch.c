@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/store_lead_batch.c: many lead upserts as one writer request, a bulk
  * one: the writer runs an import's consecutive batches in one transaction
- * with no savepoints (store_writer.c, writer_run_bulk), so an import commits
+ * with no savepoints (store_writer_txn.c), so an import commits
  * tens of thousands of rows at a time and a crash leaves whole transactions
  * or nothing. Per row: look the lead up by its email;
  * check the suppression list (email, then domain); insert, or merge field by

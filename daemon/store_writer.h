@@ -62,11 +62,11 @@ struct store_req {
                                    without an fsync of its own (store_writer_sync.c) */
     bool rerunnable;            /* run may run again after its writes were rolled
                                    back, with the same result: only SQL, no memory
-                                   it keeps (store_writer.c, writer_run_group) */
+                                   it keeps (store_writer_txn.c, writer_run_group) */
     bool bulk;                  /* one of many large requests (an import's batches):
                                    runs with no savepoint of its own, and consecutive
                                    ones share a transaction (store_writer.c,
-                                   writer_run_bulk); a failure undoes them all */
+                                   store_writer_run_bulk); a failure undoes them all */
     bool bulk_more;             /* bulk: another is coming soon, so the transaction
                                    may stay open for it */
     int nmem;

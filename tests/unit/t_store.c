@@ -497,7 +497,7 @@ static struct store_req *bulk_submit(struct store *st, struct grp_req *g, bool m
 }
 
 /* Bulk requests (an import's batches) share one transaction with no
- * savepoints (writer_run_bulk): a request of another kind commits what
+ * savepoints (store_writer_run_bulk): a request of another kind commits what
  * came before it; a failing bulk request takes the bulk requests of its
  * transaction with it, and the next one starts a new transaction; one that
  * says more follow holds the transaction open for the next. */

@@ -65,7 +65,7 @@ struct store_req {
                                    it keeps (store_writer_txn.c, writer_run_group) */
     bool bulk;                  /* one of many large requests (an import's batches):
                                    runs with no savepoint of its own, and consecutive
-                                   ones share a transaction (store_writer.c,
+                                   ones share a transaction (store_writer_txn.c,
                                    store_writer_run_bulk); a failure undoes them all */
     bool bulk_more;             /* bulk: another is coming soon, so the transaction
                                    may stay open for it */

@@ -51,7 +51,7 @@ struct store_checkpointer {
 };
 
 /* 64 MiB: the WAL the writer lets grow before it asks for a checkpoint
- * under load (WRITER_CHECKPOINT_FRAMES). */
+ * under load (writer_checkpoint_frames, store_writer.c). */
 #define STORE_WAL_KEEP_BYTES (64LL << 20)
 
 /* Opens a connection to path and starts the thread. 0 or a negative errno

@@ -27,6 +27,7 @@ static const char *const col_names[B_N] = {
 
 struct batch_row {
     const char *f[B_N];         /* in batch->arena; NULL when absent */
+    int len[B_N];               /* strlen(f[i]): SQLite need not count again */
     bool overwrite;
 };
 
@@ -60,11 +61,11 @@ static bool empty(const char *s)
 }
 
 /* The batch's strings live in its arena until the request is freed, past
- * every step: SQLite need not copy them. */
-static void bind_arena_text(sqlite3_stmt *s, int i, const char *text)
+ * every step: SQLite need not copy them. len < 0: SQLite finds the end. */
+static void bind_arena_text(sqlite3_stmt *s, int i, const char *text, int len)
 {
     if (text != NULL)
-        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, i, text, len, SQLITE_STATIC);
     else
         sqlite3_bind_null(s, i);
 }
@@ -144,9 +145,9 @@ static int probable_dup(struct store *st, const struct batch_row *r, int64_t id,
         " AND last_name = ?3 COLLATE NOCASE AND id != ?4 ORDER BY id LIMIT 1", &s);
     if (rc < 0)
         return rc;
-    store_bind_text(s, 1, r->f[B_DOMAIN]);
-    store_bind_text(s, 2, r->f[B_FIRST]);
-    store_bind_text(s, 3, r->f[B_LAST]);
+    bind_arena_text(s, 1, r->f[B_DOMAIN], r->len[B_DOMAIN]);
+    bind_arena_text(s, 2, r->f[B_FIRST], r->len[B_FIRST]);
+    bind_arena_text(s, 3, r->f[B_LAST], r->len[B_LAST]);
     sqlite3_bind_int64(s, 4, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -177,8 +178,8 @@ static int flush_created(struct store *st, struct store_req *req, struct batch *
         return rc;
     sqlite3_bind_int64(s, 1, req->now);
     store_bind_text(s, 2, store_actor_kind_name(req->actor.kind));
-    bind_arena_text(s, 3, req->actor.name);
-    bind_arena_text(s, 4, b->event_data);
+    bind_arena_text(s, 3, req->actor.name, -1);
+    bind_arena_text(s, 4, b->event_data, -1);
     sqlite3_bind_int64(s, 5, b->created_first);
     sqlite3_bind_int64(s, 6, b->created_last);
     rc = store_stmt_done(&st->wr, s);
@@ -207,7 +208,7 @@ static int row_insert(struct store *st, struct store_req *req, struct batch *b,
     if (rc < 0)
         return rc;
     for (int i = 0; i < B_N; i++)
-        bind_arena_text(s, i + 1, r->f[i]);
+        bind_arena_text(s, i + 1, r->f[i], r->len[i]);
     sqlite3_bind_int(s, 15, suppressed);
     sqlite3_bind_int64(s, 16, req->now);
     rc = store_stmt_done(&st->wr, s);
@@ -521,6 +522,7 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
             size_t len = strlen(v) + 1;
             memcpy(p, v, len);
             r->f[k] = p;
+            r->len[k] = (int)len - 1;
             p += len;
         }
         /* As store_lead_upsert(): a case-blind key, and the domain defaults
@@ -532,6 +534,7 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
             size_t len = strlen(at) + 1;
             memcpy(p, at, len);
             r->f[B_DOMAIN] = p;
+            r->len[B_DOMAIN] = (int)len - 1;
             p += len;
         }
         store_lower((char *)r->f[B_DOMAIN]);

@@ -13,7 +13,7 @@
  * not wait for it, and gives the heap a burst left free back to the system
  * (malloc_trim); under constant load it does the same every
  * WRITER_CHECKPOINT_COMMITS commits, or once the WAL has grown as large as
- * the database (and at least WRITER_CHECKPOINT_FRAMES frames), whichever
+ * the database (and at least STORE_WAL_KEEP_BYTES of frames), whichever
  * comes first, then copies what was appended meanwhile itself, so the WAL
  * stays small (writer_checkpoint_now).
  */
@@ -107,14 +107,20 @@ void store_req_free(struct store_req *req)
  * when writes never stop, so the WAL cannot grow without bound. */
 #define WRITER_IDLE_MS 100
 #define WRITER_CHECKPOINT_COMMITS 1000
-/* ... or once the WAL has grown as large as the database, and at least this
- * many frames (64 MiB of 4 KiB pages): an import's commits each rewrite
+/* ... or once the WAL has grown as large as the database, and at least
+ * STORE_WAL_KEEP_BYTES (64 MiB) of frames: an import's commits each rewrite
  * thousands of index pages, so 1,000 of them would leave gigabytes of WAL.
  * Relative to the database, not a fixed size: a day's sends on a store of
  * millions of touches write a few thousand pages per batch, and a checkpoint
  * every few batches (copying the same hot index pages each time) slowed each
  * batch of 1,000 sends by a fifth at 1,000,000 enrollments. */
-#define WRITER_CHECKPOINT_FRAMES 16384
+static int writer_checkpoint_frames(struct store *st)
+{
+    int64_t page = 0;
+    if (store_query_int(&st->wr, "PRAGMA page_size", &page) < 0 || page <= 0)
+        page = 4096;
+    return (int)(STORE_WAL_KEEP_BYTES / page);
+}
 
 /* The database's size in pages; 0 when it cannot be read (then the WAL's
  * minimum size alone decides). */
@@ -127,7 +133,7 @@ static int writer_db_pages(struct store *st)
 }
 
 /* Whether the WAL, grown by `grown` frames since the last checkpoint asked
- * for, is due one. *limit starts at WRITER_CHECKPOINT_FRAMES; the database's
+ * for, is due one. *limit starts at writer_checkpoint_frames(); the database's
  * size is read only when the WAL reaches it, and moves it on. */
 static bool writer_wal_due(struct store *st, int grown, int *limit)
 {
@@ -260,7 +266,8 @@ static void *writer_main(void *arg)
     int wal_frames = 0;             /* after the last commit */
     int wal_base = 0;               /* at the last checkpoint asked for: a WAL
                                        a reader holds asks once per limit */
-    int wal_limit = WRITER_CHECKPOINT_FRAMES;   /* frames past wal_base */
+    const int wal_min = writer_checkpoint_frames(st);
+    int wal_limit = wal_min;        /* frames past wal_base */
 
     sqlite3_wal_hook(st->wr.db, writer_wal_hook, &wal_frames);
 
@@ -382,7 +389,7 @@ static void *writer_main(void *arg)
             ck_served_at == 0) {
             dirty = 0;
             wal_base = wal_frames;
-            wal_limit = WRITER_CHECKPOINT_FRAMES;
+            wal_limit = wal_min;
             ck_served_at = store_checkpointer_request(&st->ck, false);
             if (ck_served_at == 0)
                 writer_checkpoint_now(st);

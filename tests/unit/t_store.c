@@ -608,6 +608,22 @@ static bool wal_backfill(const char *path, uint32_t *max_frame, uint32_t *backfi
     return ok;
 }
 
+/* The frames in STORE_WAL_KEEP_BYTES, the least WAL the writer lets grow
+ * before it asks for a checkpoint, at the store's page size. */
+static uint32_t wal_min_frames(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int page = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        page = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return page > 0 ? (uint32_t)(STORE_WAL_KEEP_BYTES / page) : 0;
+}
+
 /* Once writes pause, the checkpointer thread copies the WAL into the
  * database file, while the writer itself never waits for it. */
 static void test_checkpointer(uv_loop_t *loop, struct store *st)
@@ -648,8 +664,12 @@ static void test_checkpointer(uv_loop_t *loop, struct store *st)
            max_frame, commits);
 
     /* Few commits that each write many pages (an import's) start the WAL
-     * over by its size: 60 commits of a 1.5 MB value write about 23,000
-     * frames, far from 1,000 commits but past 16,384 frames. */
+     * over by its size: 60 commits of a 1.5 MB value write about 90 MB of
+     * frames, far from 1,000 commits but past STORE_WAL_KEEP_BYTES (64 MiB:
+     * 4,096 frames of the store's 16 KiB pages). */
+    uint32_t min_frames = wal_min_frames(st->path);
+    tap_ok(min_frames == 4096, "a new store has 16 KiB pages: %u frames make 64 MiB",
+           min_frames);
     size_t big_len = 1536 * 1024;
     char *big = malloc(big_len);
     commits = 0;
@@ -660,14 +680,14 @@ static void test_checkpointer(uv_loop_t *loop, struct store *st)
                                                     &one)) == 0;
     }
     read = wal_backfill(st->path, &max_frame, &backfilled);
-    tap_ok(commits == 60 && read && max_frame < 16384,
+    tap_ok(commits == 60 && read && max_frame < min_frames,
            "60 large commits: the WAL started over by its size (%u frames in it)", max_frame);
 
     /* On a database larger than that, the WAL may grow as large as the
      * database before its size asks for a checkpoint: 48 values of 1.5 MB
-     * make about 18,500 pages; after a pause (the idle checkpoint), 45
-     * rewrites of them (17,280 frames) stay in the WAL, and 15 more take it
-     * past the database's size, so it starts over. */
+     * make a database of 72 MB; after a pause (the idle checkpoint), 45
+     * rewrites of them (67.5 MB of frames) stay in the WAL, and 15 more take
+     * it past the database's size, so it starts over. */
     for (int i = 0; i < 48; i++) {
         struct st_wait one = { 0 };
         snprintf(key, sizeof(key), "big%d", i);
@@ -687,13 +707,14 @@ static void test_checkpointer(uv_loop_t *loop, struct store *st)
                                                     &one)) == 0;
         if (i == 44) {
             read = wal_backfill(st->path, &max_frame, &backfilled);
-            tap_ok(read && max_frame >= 16384 && store_checkpointer_requests(&st->ck) == asked,
+            tap_ok(read && max_frame >= min_frames &&
+                   store_checkpointer_requests(&st->ck) == asked,
                    "on a larger database, 45 large commits stay in the WAL (%u frames) and "
                    "ask for no checkpoint", max_frame);
         }
     }
     read = wal_backfill(st->path, &max_frame, &backfilled);
-    tap_ok(commits == 60 && read && max_frame < 16384,
+    tap_ok(commits == 60 && read && max_frame < min_frames,
            "past the database's size, the WAL started over (%u frames in it)", max_frame);
     free(big);
 
@@ -738,7 +759,7 @@ int main(void)
     char path[600];
     const char *dir;
 
-    tap_plan(128);
+    tap_plan(129);
     uv_loop_init(&loop);
     dir = tap_tmpdir();
     char base[512];

@@ -41,7 +41,7 @@ struct store;
 
 /* The schema version this build writes. A store whose version is higher is
  * refused with -ESTALE ("store is from a newer drumbeat"). */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 /* For tests of upgrades: creates the store file at path as an older
  * drumbeat left it, at schema version (1 .. STORE_SCHEMA_VERSION), without
@@ -151,8 +151,10 @@ typedef void (*store_lead_batch_cb)(int status, const struct store_lead_outcome 
 #define STORE_BATCH_MORE 0x4u     /* more batches of the same import follow soon */
 /* Upserts n rows (as store_lead_upsert: email is the key, only empty fields
  * are filled unless rows[i].overwrite) in ONE writer transaction, checking
- * each against the suppression list and for a probable duplicate, with one
- * "lead_created" or "lead_merged" event per lead that changed. A failing
+ * each against the suppression list and for a probable duplicate, with a
+ * "lead_created" or "lead_merged" event for each lead that changed (one
+ * lead_created event for a run of new leads with consecutive ids; see
+ * store_events_list). A failing
  * row fails the batch (status < 0, nothing kept). -EINVAL when a row has no
  * usable email (checked before queueing). */
 int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, size_t n,
@@ -195,7 +197,10 @@ int store_event_append(struct store *st, int64_t lead_id, int64_t touch_id,
                        const char *type, const struct store_actor *actor,
                        const json_t *data, store_done_cb cb, void *arg);
 /* The newest events (at most limit), newest first, of one lead (lead_id > 0)
- * or of all; a JSON array. */
+ * or of all; a JSON array. A lead's events include the lead_created event
+ * of the import run that created it, shown with the lead's own id; the list
+ * of all shows that event once, with lead_id and lead_last the run's first
+ * and last lead. */
 int store_events_list(struct store *st, int64_t lead_id, int limit, json_t **out);
 
 /* ---- event notifications (store_notify.c) ---- */

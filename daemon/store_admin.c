@@ -277,7 +277,7 @@ int store_lead_export(struct store *st, int64_t lead_id, json_t **out)
         goto fail;
     json_object_set_new(all, "stage_history", lead);
     rc = rows_of(st, "SELECT id, at, touch_id, type, actor_kind, actor, data FROM events"
-                 " WHERE lead_id = ?1 ORDER BY id", lead_id, all, "events");
+                 " WHERE " STORE_EVENTS_OF_LEAD " ORDER BY id", lead_id, all, "events");
     rc = rc < 0 ? rc : rows_of(st,
                  "SELECT id, enrollment_id, step, kind, channel, mailbox, recipient, content_type,"
                  " (SELECT length(p.payload) FROM touch_payloads p WHERE p.touch_id = touches.id)"

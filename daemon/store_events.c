@@ -83,15 +83,16 @@ int store_events_list(struct store *st, int64_t lead_id, int limit, json_t **out
     if (limit <= 0)
         limit = 100;
     if (lead_id > 0) {
-        rc = store_stmt(&st->rd, "SELECT id, at, lead_id, touch_id, type, actor_kind, actor,"
-                        " data FROM events WHERE lead_id = ?1 ORDER BY id DESC LIMIT ?2", &s);
+        rc = store_stmt(&st->rd, "SELECT id, at, ?1 AS lead_id, touch_id, type, actor_kind,"
+                        " actor, data FROM events WHERE " STORE_EVENTS_OF_LEAD
+                        " ORDER BY id DESC LIMIT ?2", &s);
         if (rc < 0)
             return rc;
         sqlite3_bind_int64(s, 1, lead_id);
         sqlite3_bind_int(s, 2, limit);
     } else {
-        rc = store_stmt(&st->rd, "SELECT id, at, lead_id, touch_id, type, actor_kind, actor,"
-                        " data FROM events ORDER BY id DESC LIMIT ?1", &s);
+        rc = store_stmt(&st->rd, "SELECT id, at, lead_id, lead_last, touch_id, type,"
+                        " actor_kind, actor, data FROM events ORDER BY id DESC LIMIT ?1", &s);
         if (rc < 0)
             return rc;
         sqlite3_bind_int(s, 1, limit);

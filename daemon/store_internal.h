@@ -109,6 +109,15 @@ int store_rows_json(struct store_conn *c, sqlite3_stmt *s, json_t **out);
 /* "system", "person" or "rule". */
 const char *store_actor_kind_name(enum store_actor_kind kind);
 
+/* The events of lead ?1, for a WHERE clause: its own (lead_last is NULL),
+ * and the lead_created event of the import run that created it (migration
+ * 13): runs never overlap, so it can only be the last one starting at or
+ * before the lead, found in events_lead_runs. */
+#define STORE_EVENTS_OF_LEAD                                                        \
+    "((lead_id = ?1 AND lead_last IS NULL) OR (id = (SELECT id FROM events"         \
+    " WHERE lead_last IS NOT NULL AND lead_id <= ?1 ORDER BY lead_id DESC LIMIT 1)" \
+    " AND lead_last >= ?1))"
+
 /* Writer thread: appends one event row. data_json is compact JSON text (no
  * personal data) or NULL for {}; lead_id/touch_id 0 are stored as NULL. */
 int store_event_insert(struct store *st, int64_t at, int64_t lead_id, int64_t touch_id,

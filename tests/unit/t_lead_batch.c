@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/unit/t_lead_batch.c: the event log an import batch writes
  * (store_lead_batch.c) on a real SQLite file. New leads that share the
- * batch's event data get their lead_created events in one statement; the
- * log must still read as if each row wrote its own, in row order: a merge
- * into a lead created earlier in the batch comes after that lead's
- * creation, a row with its own source gets its own event data, and every
- * event carries the batch's time and actor.
+ * batch's event data and took consecutive ids get one lead_created event
+ * for the run (lead_id its first lead, lead_last its last); the log must
+ * still read as if each row wrote its own, in row order: a merge into a
+ * lead created earlier in the batch comes after that lead's creation, a row
+ * with its own source gets its own event data, every event carries the
+ * batch's time and actor, and each lead's own log (store_events_list) holds
+ * its creation, and no other lead's.
  * Ownership: the rows are the test's; the store copies them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -42,7 +45,7 @@ int main(void)
     struct errbuf err = { 0 };
     char path[512];
 
-    tap_plan(13);
+    tap_plan(17);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/batch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -68,33 +71,101 @@ int main(void)
     char log[512] = "";
     int events = 0, same_actor = 0, same_time = 0, no_touch = 0;
     sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    sqlite3_prepare_v2(db, "SELECT e.type, l.email, e.data, e.actor_kind = 'person' AND"
-                       " e.actor = 'alice', e.at = (SELECT min(at) FROM events),"
-                       " e.touch_id IS NULL FROM events e JOIN leads l ON l.id = e.lead_id"
-                       " ORDER BY e.id", -1, &s, NULL);
+    sqlite3_prepare_v2(db, "SELECT e.type, l.email, coalesce(' to ' || z.email, ''), e.data,"
+                       " e.actor_kind = 'person' AND e.actor = 'alice',"
+                       " e.at = (SELECT min(at) FROM events), e.touch_id IS NULL"
+                       " FROM events e JOIN leads l ON l.id = e.lead_id"
+                       " LEFT JOIN leads z ON z.id = e.lead_last ORDER BY e.id", -1, &s, NULL);
     while (sqlite3_step(s) == SQLITE_ROW) {
         char line[160];
-        snprintf(line, sizeof(line), "%s %s %s\n", (const char *)sqlite3_column_text(s, 0),
-                 (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2));
+        snprintf(line, sizeof(line), "%s %s%s %s\n", (const char *)sqlite3_column_text(s, 0),
+                 (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
+                 (const char *)sqlite3_column_text(s, 3));
         if (strlen(log) + strlen(line) < sizeof(log))
             strcat(log, line);
         events++;
-        same_actor += sqlite3_column_int(s, 3);
-        same_time += sqlite3_column_int(s, 4);
-        no_touch += sqlite3_column_int(s, 5);
+        same_actor += sqlite3_column_int(s, 4);
+        same_time += sqlite3_column_int(s, 5);
+        no_touch += sqlite3_column_int(s, 6);
     }
     sqlite3_finalize(s);
-    tap_is_int(events, 5, "five events");
+    tap_is_int(events, 4, "four events");
     tap_is_str(log,
-               "lead_created ada@example.com {\"source\":\"fair\",\"import\":true}\n"
-               "lead_created grace@example.org {\"source\":\"fair\",\"import\":true}\n"
+               "lead_created ada@example.com to grace@example.org {\"source\":\"fair\",\"import\":true}\n"
                "lead_merged ada@example.com {\"fields\":[\"title\"],\"import\":true}\n"
                "lead_created linus@example.net {\"source\":\"web\",\"import\":true}\n"
                "lead_created barbara@example.com {\"source\":\"fair\",\"import\":true}\n",
-               "in row order, each with its own data");
-    tap_is_int(same_actor, 5, "every event names the batch's actor");
-    tap_is_int(same_time, 5, "and its time");
-    tap_is_int(no_touch, 5, "and no touch");
+               "in row order, each with its own data; the first two leads' creation is one run");
+    tap_is_int(same_actor, 4, "every event names the batch's actor");
+    tap_is_int(same_time, 4, "and its time");
+    tap_is_int(no_touch, 4, "and no touch");
+
+    /* Each lead's own log, as `drumbeat lead` and the API read it. */
+    char seen[256] = "";
+    for (int i = 0; i < 5; i++) {
+        json_t *ev = NULL;
+        if (i == 2 || store_events_list(st, b.out[i].lead_id, 10, &ev) < 0)
+            continue;
+        size_t k;
+        json_t *e;
+        json_array_foreach(ev, k, e) {
+            char line[64];
+            snprintf(line, sizeof(line), "%d:%s%s ", i,
+                     json_string_value(json_object_get(e, "type")),
+                     json_integer_value(json_object_get(e, "lead_id")) == b.out[i].lead_id
+                     ? "" : "(other lead)");
+            if (strlen(seen) + strlen(line) < sizeof(seen))
+                strcat(seen, line);
+        }
+        json_decref(ev);
+    }
+    tap_is_str(seen, "0:lead_merged 0:lead_created 1:lead_created 3:lead_created "
+               "4:lead_created ", "each lead's log holds its creation, newest first");
+
+    /* A batch of 40 new leads writes one event; a lead made after it, on
+     * its own, is not in that run. */
+    struct store_lead_in many[40];
+    char emails[40][32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(emails[i], sizeof(emails[i]), "p%02d@run.example", i);
+        many[i] = (struct store_lead_in){ .email = emails[i], .source = "fair" };
+    }
+    struct batch_wait m = { 0 };
+    store_lead_upsert_batch(st, many, 40, 0, &alice, on_batch, &m);
+    st_run_until(&loop, &m.calls, 1);
+    struct st_wait one = { 0 };
+    const struct store_lead_in after = { .email = "after@run.example", .source = "api" };
+    int rc = ST_WAIT(&loop, &one, store_lead_upsert(st, &after, &alice, st_on_done, &one));
+    sqlite3_prepare_v2(db, "SELECT count(*), max(lead_last - lead_id + 1) FROM events"
+                       " WHERE lead_id >= ?1", -1, &s, NULL);
+    sqlite3_bind_int64(s, 1, m.out[0].lead_id);
+    int n_events = -1, covered = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        n_events = sqlite3_column_int(s, 0);
+        covered = sqlite3_column_int(s, 1);
+    }
+    sqlite3_finalize(s);
+    tap_ok(m.status == 0 && rc == 0 && n_events == 2 && covered == 40,
+           "40 leads, one event for them (%d rows, a run of %d) and one for the next lead",
+           n_events, covered);
+    json_t *mid = NULL, *last = NULL;
+    store_events_list(st, m.out[0].lead_id + 17, 10, &mid);
+    store_events_list(st, one.id, 10, &last);
+    json_t *e = json_array_get(mid, 0);
+    json_t *want = json_pack("{s:s, s:b}", "source", "fair", "import", 1);
+    tap_ok(json_array_size(mid) == 1 &&
+           json_integer_value(json_object_get(e, "lead_id")) == m.out[0].lead_id + 17 &&
+           strcmp(json_string_value(json_object_get(e, "type")), "lead_created") == 0 &&
+           json_equal(json_object_get(e, "data"), want),
+           "the run's 18th lead has its lead_created event, as its own");
+    json_decref(want);
+    e = json_array_get(last, 0);
+    tap_ok(json_array_size(last) == 1 &&
+           json_integer_value(json_object_get(e, "lead_id")) == one.id &&
+           strcmp(json_string_value(json_object_get(e, "type")), "lead_created") == 0,
+           "the lead after the run has only its own event");
+    json_decref(mid);
+    json_decref(last);
 
     /* A dry run writes nothing, events included. */
     const struct store_lead_in dry[] = {
@@ -111,7 +182,7 @@ int main(void)
                        " (SELECT count(*) FROM leads)", -1, &s, NULL);
     int counts = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
     sqlite3_finalize(s);
-    tap_is_int(counts, 504, "and leaves five events and four leads");
+    tap_is_int(counts, 645, "and leaves six events and 45 leads");
     sqlite3_close(db);
 
     store_close(st);

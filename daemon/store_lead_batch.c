@@ -199,14 +199,23 @@ static int row_insert(struct store *st, struct store_req *req, struct batch *b,
         "INSERT INTO leads (email, first_name, last_name, company, domain, title, phone,"
         " country, timezone, linkedin, source, lawful_basis, attrs, email_status, suppressed,"
         " created_at, updated_at)"
-        " VALUES (?1, nullif(?2, ''), nullif(?3, ''), nullif(?4, ''), nullif(?5, ''),"
-        " nullif(?6, ''), nullif(?7, ''), nullif(?8, ''), nullif(?9, ''), nullif(?10, ''),"
-        " nullif(?11, ''), nullif(?12, ''), coalesce(?13, '{}'), coalesce(?14, 'unknown'),"
-        " ?15, ?16, ?16) ON CONFLICT (email) DO NOTHING", &s);
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"
+        " ON CONFLICT (email) DO NOTHING", &s);
     if (rc < 0)
         return rc;
-    for (int i = 0; i < B_N; i++)
-        bind_arena_text(s, i + 1, r->f[i], r->len[i]);
+    /* An empty field is NULL, and attrs and email_status have their
+     * defaults: decided here, not by SQL functions run for every column of
+     * every row. */
+    for (int i = 0; i < B_N; i++) {
+        if (!empty(r->f[i]))
+            bind_arena_text(s, i + 1, r->f[i], r->len[i]);
+        else if (i == B_ATTRS)
+            bind_arena_text(s, i + 1, "{}", 2);
+        else if (i == B_STATUS)
+            bind_arena_text(s, i + 1, "unknown", 7);
+        else
+            sqlite3_bind_null(s, i + 1);
+    }
     sqlite3_bind_int(s, 15, suppressed);
     sqlite3_bind_int64(s, 16, req->now);
     rc = store_stmt_done(&st->wr, s);

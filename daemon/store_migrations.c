@@ -175,16 +175,17 @@ static const char *const migration_4[] = {
     NULL,
 };
 
-/* Drops NOT NULL from leads.email. SQLite has no ALTER COLUMN; rebuilding
- * the table would cascade-delete every row that references a lead (foreign
- * keys are on, and cannot be turned off inside the migration's
- * transaction). Removing a NOT NULL constraint does not change how rows are
- * stored, so SQLite documents editing the schema text for it ("Making Other
- * Kinds Of Table Schema Changes", ALTER TABLE docs): writable_schema, the
- * new text, a schema_version bump, then an integrity check. */
-static int lead_email_nullable(struct store_conn *c)
+/* Replaces `before` with `after` in the leads table's CREATE text: for
+ * removing a constraint, which does not change how rows are stored. SQLite
+ * has no ALTER COLUMN, and rebuilding the table would cascade-delete every
+ * row that references a lead (foreign keys are on, and cannot be turned off
+ * inside the migration's transaction), so SQLite documents editing the
+ * schema text for it ("Making Other Kinds Of Table Schema Changes", ALTER
+ * TABLE docs): writable_schema, the new text, a schema_version bump, then an
+ * integrity check. -EPROTO when the text is not there (the leads table is
+ * not the one the migrations made). */
+static int leads_schema_edit(struct store_conn *c, const char *before, const char *after)
 {
-    static const char before[] = "email TEXT NOT NULL UNIQUE";
     sqlite3_stmt *s;
     int version = 0, rc, changed = 0;
 
@@ -198,10 +199,11 @@ static int lead_email_nullable(struct store_conn *c)
     sqlite3_reset(s);
     if ((rc = store_exec(c, "PRAGMA writable_schema = ON")) < 0)
         return rc;
-    rc = store_stmt(c, "UPDATE sqlite_schema SET sql = replace(sql, ?1, 'email TEXT UNIQUE')"
+    rc = store_stmt(c, "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2)"
                     " WHERE type = 'table' AND name = 'leads' AND instr(sql, ?1) > 0", &s);
     if (rc == 0) {
         sqlite3_bind_text(s, 1, before, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, after, -1, SQLITE_STATIC);
         rc = store_stmt_done(c, s);
         changed = sqlite3_changes(c->db);
     }
@@ -210,7 +212,7 @@ static int lead_email_nullable(struct store_conn *c)
         snprintf(pragma, sizeof(pragma), "PRAGMA schema_version = %d", version + 1);
         rc = store_exec(c, pragma);
     } else if (rc == 0) {
-        rc = -EPROTO;                /* the leads table is not the one migration 1 made */
+        rc = -EPROTO;
     }
     int off = store_exec(c, "PRAGMA writable_schema = OFF");
     if (rc == 0)
@@ -222,6 +224,24 @@ static int lead_email_nullable(struct store_conn *c)
         sqlite3_reset(s);
     }
     return rc;
+}
+
+/* 3: leads.email loses NOT NULL. */
+static int lead_email_nullable(struct store_conn *c)
+{
+    return leads_schema_edit(c, "email TEXT NOT NULL UNIQUE", "email TEXT UNIQUE");
+}
+
+/* 13: leads.attrs loses CHECK (json_valid(attrs)), which parsed every
+ * lead's attributes again on each insert and update: a seventh of the
+ * writer's instructions in an import (callgrind, 100,000 rows). Every write
+ * of attrs is json_dumps() output (store_leads.c, store_lead_batch.c via
+ * import_row.c, store_lead_enrich.c) or '{}' (forget), so the check never
+ * found anything; readers parse it with jansson. events.data keeps its
+ * check: events are few per lead now (migration 13's runs). */
+static int lead_attrs_unchecked(struct store_conn *c)
+{
+    return leads_schema_edit(c, " CHECK (json_valid(attrs))", "");
 }
 
 /* migrations[v] brings a store from version v-1 to v; code[v], when set,
@@ -428,7 +448,8 @@ static const char *const migration_12[] = {
  * that count events (the reports) count a run as lead_last - lead_id + 1
  * creations. Per lead, that was an events row and an events_lead entry: a
  * fifth of SQLite's work in a large import. Notification subscribers still
- * get one event per lead (they are written one by one, store_lead_batch.c). */
+ * get one event per lead (they are written one by one, store_lead_batch.c).
+ * Also, leads.attrs loses its json_valid CHECK (lead_attrs_unchecked). */
 static const char *const migration_13[] = {
     "ALTER TABLE events ADD COLUMN lead_last INTEGER",
     "CREATE INDEX events_lead_runs ON events(lead_id) WHERE lead_last IS NOT NULL",
@@ -440,7 +461,9 @@ static const char *const *const migrations[] = { NULL, migration_1, migration_2,
                                                  migration_7, migration_8, migration_9,
                                                  migration_10, migration_11, migration_12,
                                                  migration_13 };
-static int (*const migration_code[])(struct store_conn *c) = { [3] = lead_email_nullable };
+static int (*const migration_code[])(struct store_conn *c) = {
+    [3] = lead_email_nullable, [13] = lead_attrs_unchecked,
+};
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION + 1,
                "one migration per schema version");

@@ -38,6 +38,69 @@ static void on_batch(int status, const struct store_lead_outcome *o, size_t n, v
         b->out[i] = o[i];
 }
 
+/* A store as schema 12 left it, with per-lead lead_created events, moves
+ * to runs (schema 13) keeping each lead's log; leads.attrs loses its
+ * json_valid CHECK. */
+static void test_migration(uv_loop_t *loop, const char *dir)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s;
+    struct errbuf err = { 0 };
+    struct store *st = NULL;
+    snprintf(path, sizeof(path), "%s/v12.db", dir);
+    tap_is_int(store_create_at_version(path, 12, &err), 0, "a schema 12 store");
+    sqlite3_open(path, &db);
+    int rc = sqlite3_exec(db,
+        "INSERT INTO leads (id, email, created_at, updated_at) VALUES"
+        " (1, 'old1@example.com', 1, 1), (2, 'old2@example.com', 1, 1);"
+        "INSERT INTO events (at, lead_id, type, actor_kind, data) VALUES"
+        " (1, 1, 'lead_created', 'system', '{}'), (1, 2, 'lead_created', 'system', '{}');",
+        NULL, NULL, NULL);
+    tap_ok(rc == SQLITE_OK && sqlite3_exec(db, "INSERT INTO leads (email, attrs, created_at,"
+                                          " updated_at) VALUES ('x@example.com', 'nope', 1, 1)",
+                                          NULL, NULL, NULL) != SQLITE_OK,
+           "with two leads and their events; attrs are checked");
+    sqlite3_close(db);
+
+    tap_is_int(store_open(loop, path, &st, &err), 0, "it opens, migrated");
+    const struct store_lead_in rows[] = {
+        { .email = "new1@example.com", .source = "fair" },
+        { .email = "new2@example.com", .source = "fair" },
+    };
+    struct batch_wait b = { 0 };
+    store_lead_upsert_batch(st, rows, 2, 0, &alice, on_batch, &b);
+    st_run_until(loop, &b.calls, 1);
+    int own = 0;
+    for (int64_t id = 1; id <= 4; id++) {
+        json_t *ev = NULL;
+        store_events_list(st, id, 10, &ev);
+        json_t *e = json_array_get(ev, 0);
+        own += json_array_size(ev) == 1 && json_integer_value(json_object_get(e, "lead_id")) == id;
+        json_decref(ev);
+    }
+    tap_ok(b.status == 0 && own == 4, "old leads keep their own events, new ones share a run");
+    store_close(st);
+    while (uv_loop_alive(loop))
+        uv_run(loop, UV_RUN_DEFAULT);
+
+    sqlite3_open(path, &db);
+    char *sql = NULL;
+    sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = 'leads'", -1, &s, NULL);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        sql = strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    tap_ok(sql != NULL && strstr(sql, "json_valid") == NULL && strstr(sql, "attrs TEXT NOT NULL"),
+           "leads.attrs has no CHECK any more: %s", sql != NULL ? sql : "(none)");
+    free(sql);
+    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL);
+    tap_ok(sqlite3_step(s) == SQLITE_ROW &&
+           strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0,
+           "the file passes integrity_check");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     uv_loop_t loop;
@@ -45,7 +108,7 @@ int main(void)
     struct errbuf err = { 0 };
     char path[512];
 
-    tap_plan(17);
+    tap_plan(23);
     uv_loop_init(&loop);
     snprintf(path, sizeof(path), "%s/batch.db", tap_tmpdir());
     tap_is_int(store_open(&loop, path, &st, &err), 0, "store opened");
@@ -188,6 +251,7 @@ int main(void)
     store_close(st);
     while (uv_loop_alive(&loop))
         uv_run(&loop, UV_RUN_DEFAULT);
+    test_migration(&loop, tap_tmpdir());
     tap_is_int(uv_loop_close(&loop), 0, "the loop closes cleanly");
     return tap_done();
 }

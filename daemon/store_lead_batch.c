@@ -6,8 +6,9 @@
  * or nothing. Per row: look the lead up by its email;
  * check the suppression list (email, then domain); insert, or merge field by
  * field in C so that "nothing new" is known exactly (a re-import reports
- * UNCHANGED and writes nothing); look for another lead with the same name at
- * the same domain. A dry run does all of it inside a savepoint it rolls back.
+ * UNCHANGED and writes nothing). Then, for the batch's new leads, look for
+ * another lead with the same name at the same domain. A dry run does all of
+ * it inside a savepoint it rolls back.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -134,26 +135,45 @@ int store_wr_suppression_of(struct store *st, const char *email, const char *dom
     return rc;
 }
 
-static int probable_dup(struct store *st, const struct batch_row *r, int64_t id, int64_t *dup)
+/* Sets probable_dup_of on each lead the batch created that has the same
+ * first and last name (case-blind) at the same domain as a lead made before
+ * it, the first such; one statement for the batch, over its new leads' ids
+ * (consecutive from the first to the last: the writer made them all, in row
+ * order), each an index probe of leads_domain. Per row, the statement
+ * around the probe cost as much as the probe. */
+static int find_probable_dups(struct store *st, struct batch *b)
 {
     sqlite3_stmt *s;
-    *dup = 0;
-    if (empty(r->f[B_FIRST]) || empty(r->f[B_LAST]) || empty(r->f[B_DOMAIN]))
+    int64_t first = 0, last = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->out[i].result == STORE_LEAD_CREATED && b->out[i].lead_id > 0) {
+            if (first == 0)
+                first = b->out[i].lead_id;
+            last = b->out[i].lead_id;
+        }
+    if (first == 0)
         return 0;
     int rc = store_stmt(&st->wr,
-        "SELECT id FROM leads WHERE domain = ?1 AND first_name = ?2 COLLATE NOCASE"
-        " AND last_name = ?3 COLLATE NOCASE AND id != ?4 ORDER BY id LIMIT 1", &s);
+        "SELECT n.id, (SELECT o.id FROM leads o WHERE o.domain = n.domain"
+        " AND o.first_name = n.first_name COLLATE NOCASE"
+        " AND o.last_name = n.last_name COLLATE NOCASE AND o.id < n.id ORDER BY o.id LIMIT 1)"
+        " FROM leads n WHERE n.id BETWEEN ?1 AND ?2 AND n.domain IS NOT NULL"
+        " AND n.first_name IS NOT NULL AND n.last_name IS NOT NULL", &s);
     if (rc < 0)
         return rc;
-    bind_arena_text(s, 1, r->f[B_DOMAIN], r->len[B_DOMAIN]);
-    bind_arena_text(s, 2, r->f[B_FIRST], r->len[B_FIRST]);
-    bind_arena_text(s, 3, r->f[B_LAST], r->len[B_LAST]);
-    sqlite3_bind_int64(s, 4, id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *dup = sqlite3_column_int64(s, 0);
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-       : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+    sqlite3_bind_int64(s, 1, first);
+    sqlite3_bind_int64(s, 2, last);
+    size_t k = 0;       /* new leads' ids rise in row order, as the rows come back */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+            continue;
+        int64_t id = sqlite3_column_int64(s, 0);
+        while (k < b->n && (b->out[k].result != STORE_LEAD_CREATED || b->out[k].lead_id < id))
+            k++;
+        if (k < b->n && b->out[k].lead_id == id)
+            b->out[k].probable_dup_of = sqlite3_column_int64(s, 1);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
     sqlite3_reset(s);
     return rc;
 }
@@ -346,7 +366,7 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
             return rc;
         if (o->lead_id > 0) {
             o->result = STORE_LEAD_CREATED;
-            return probable_dup(st, r, o->lead_id, &o->probable_dup_of);
+            return 0;
         }
     }
     if (email != NULL)
@@ -384,9 +404,6 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
         return rc;
     if (email != NULL)      /* inserted above unless it existed, so it exists */
         return -EPROTO;
-    rc = probable_dup(st, r, 0, &o->probable_dup_of);
-    if (rc < 0)
-        return rc;
     o->result = STORE_LEAD_CREATED;
     return row_insert(st, req, b, r, hit, same ? b->event_data : NULL, &o->lead_id);
 }
@@ -427,6 +444,8 @@ static int batch_run(struct store *st, struct store_req *req)
         rc = row_run(st, req, b, i);
     if (rc == 0)
         rc = flush_created(st, req, b);
+    if (rc == 0)
+        rc = find_probable_dups(st, b);
     for (size_t i = 0; i < b->n; i++)
         b->out[i].suppressed_reason = b->reasons[i];
     if (rc == 0 && !dry && (b->flags & STORE_BATCH_ENRICH) != 0)

@@ -20,6 +20,7 @@ CORE_DEP_LIBS = $(UV_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 %C%_libcore_la_SOURCES += %D%/store.h %D%/store_internal.h %D%/store_sqlite.c \
 	%D%/store_conn.c %D%/store_migrations.c %D%/store_writer.c %D%/store_writer_txn.c %D%/store_writer.h \
 	%D%/store_writer_sync.c %D%/store_counts.c %D%/store_counts.h \
+	%D%/store_name_filter.c %D%/store_name_filter.h \
 	%D%/store_checkpoint.c %D%/store_checkpoint.h \
 	%D%/store_events.c %D%/store_leads.c %D%/store_stages.c %D%/store_touches.c \
 	%D%/store_claim.c %D%/store_misc.c %D%/store_mailboxes.c %D%/store_cadence_sync.c \

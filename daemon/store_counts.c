@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/store_counts.c: touch_counts kept from the writer connection's
- * pre-update hook (store_counts.h says why). */
+ * pre-update hook (store_counts.h says why), which also feeds the import's
+ * name filter (store_name_filter.h). */
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1   /* declares the hook API in sqlite3.h */
 
 #include <errno.h>
@@ -84,13 +85,9 @@ static struct row_send row_send(sqlite3 *db, const struct store_counts *c, bool 
     return r;
 }
 
-static void counts_hook(void *arg, sqlite3 *db, int op, const char *schema, const char *table,
-                        sqlite3_int64 old_key, sqlite3_int64 new_key)
+static void counts_row(struct store_counts *c, sqlite3 *db, int op)
 {
-    struct store_counts *c = arg;
-    (void)old_key;
-    (void)new_key;
-    if (c->by_caller || strcmp(table, "touches") != 0 || strcmp(schema, "main") != 0)
+    if (c->by_caller)
         return;
     int from = op == SQLITE_INSERT ? -1 : row_state(db, c->state_column, true);
     int to = op == SQLITE_DELETE ? -1 : row_state(db, c->state_column, false);
@@ -113,6 +110,22 @@ static void counts_hook(void *arg, sqlite3 *db, int op, const char *schema, cons
         journal_send(c, was.mailbox, was.sent_at, -1);
     if (is.counts)
         journal_send(c, is.mailbox, is.sent_at, 1);
+}
+
+/* The writer connection's one pre-update hook: touches feed the counts,
+ * leads the import's name filter (store_name_filter.h). */
+static void writer_preupdate(void *arg, sqlite3 *db, int op, const char *schema,
+                             const char *table, sqlite3_int64 old_key, sqlite3_int64 new_key)
+{
+    struct store *st = arg;
+    (void)old_key;
+    (void)new_key;
+    if (strcmp(schema, "main") != 0)
+        return;
+    if (strcmp(table, "touches") == 0)
+        counts_row(&st->counts, db, op);
+    else if (strcmp(table, "leads") == 0)
+        store_name_filter_row(&st->names, db, op);
 }
 
 static int column_index(struct store *st, const char *name, int *out)
@@ -139,7 +152,7 @@ int store_counts_attach(struct store *st)
         (rc = column_index(st, "mailbox", &c.mailbox_column)) < 0)
         return rc;
     st->counts = c;
-    sqlite3_preupdate_hook(st->wr.db, counts_hook, &st->counts);
+    sqlite3_preupdate_hook(st->wr.db, writer_preupdate, st);
     return 0;
 }
 

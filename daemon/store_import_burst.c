@@ -23,6 +23,7 @@
  *   program set one), and the writer's free of the cache pages trims its
  *   arena. mallopt changes process-wide settings that other threads' malloc
  *   reads without a lock: each is one aligned word, read whole.
+ * - The name filter (store_name_filter.h): its burst begins and ends here.
  *
  * Threads: begin and idle run on the writer thread; queued_add from any.
  * import_queued counts batches submitted and not yet run, over every store
@@ -53,9 +54,10 @@ void store_import_queued_add(int n)
 int store_wr_import_begin(struct store *st)
 {
     int64_t now = 0;
-    if (cache_before != 0)
-        return 0;
-    int rc = store_query_int(&st->wr, "PRAGMA cache_size", &now);
+    int rc = store_name_filter_begin(st);
+    if (rc < 0 || cache_before != 0)
+        return rc;
+    rc = store_query_int(&st->wr, "PRAGMA cache_size", &now);
     if (rc < 0 || now == -IMPORT_CACHE_KIB)
         return rc;
     char sql[48];
@@ -79,7 +81,10 @@ int store_wr_import_begin(struct store *st)
 void store_wr_import_idle(struct store *st)
 {
     char sql[48];
-    if (cache_before == 0 || atomic_load(&import_queued) > 0)
+    if (atomic_load(&import_queued) > 0)
+        return;
+    store_name_filter_end(&st->names);
+    if (cache_before == 0)
         return;
     if (atomic_fetch_sub(&heap_bursts, 1) == 1) {
         mallopt(M_TRIM_THRESHOLD, GLIBC_DEFAULT_THRESHOLD);

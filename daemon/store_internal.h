@@ -24,6 +24,7 @@
 #include "store.h"
 #include "store_checkpoint.h"
 #include "store_counts.h"
+#include "store_name_filter.h"
 #include "store_writer.h"
 
 #define STORE_STMT_SLOTS 128
@@ -63,6 +64,7 @@ struct store {
     struct store_conn rd;       /* loop thread: short indexed reads */
     struct store_conn wr;       /* writer thread: every write */
     struct store_counts counts; /* with wr: touch_counts deltas (store_counts.h) */
+    struct store_name_filter names; /* with wr: an import's name keys (store_name_filter.h) */
     struct store_writer writer;
     struct store_checkpointer ck;   /* its own thread and connection */
     /* Event notifications (store_notify.c). */

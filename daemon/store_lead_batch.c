@@ -6,7 +6,8 @@
  * or nothing. Per row: look the lead up by its email;
  * check the suppression list (email, then domain); insert, or merge field by
  * field in C so that "nothing new" is known exactly (a re-import reports
- * UNCHANGED and writes nothing). Then, for the batch's new leads, look for
+ * UNCHANGED and writes nothing). Then, for the batch's new leads whose
+ * name the name filter (store_name_filter.h) says may be taken, look for
  * another lead with the same name at the same domain. A dry run does all of
  * it inside a savepoint it rolls back.
  */
@@ -40,6 +41,7 @@ struct batch {
     struct batch_row *rows;
     struct store_lead_outcome *out;
     char **reasons;             /* per row, malloc'd on the writer thread */
+    bool *maybe_dup;            /* per row: its name key may be in the store already */
     char *arena;
     store_lead_batch_cb cb;
     void *arg;
@@ -135,46 +137,36 @@ int store_wr_suppression_of(struct store *st, const char *email, const char *dom
     return rc;
 }
 
-/* Sets probable_dup_of on each lead the batch created that has the same
- * first and last name (case-blind) at the same domain as a lead made before
- * it, the first such; one statement for the batch, over its new leads' ids
- * (consecutive from the first to the last: the writer made them all, in row
- * order), each an index probe of leads_domain. Per row, the statement
- * around the probe cost as much as the probe. */
+/* Sets probable_dup_of on each lead the batch created that may have a
+ * namesake (b->maybe_dup, from the name filter before its insert): the
+ * first lead made before it with the same first and last name (case-blind)
+ * at the same domain. */
 static int find_probable_dups(struct store *st, struct batch *b)
 {
     sqlite3_stmt *s;
-    int64_t first = 0, last = 0;
-    for (size_t i = 0; i < b->n; i++)
-        if (b->out[i].result == STORE_LEAD_CREATED && b->out[i].lead_id > 0) {
-            if (first == 0)
-                first = b->out[i].lead_id;
-            last = b->out[i].lead_id;
-        }
-    if (first == 0)
-        return 0;
-    int rc = store_stmt(&st->wr,
-        "SELECT n.id, (SELECT o.id FROM leads o WHERE o.domain = n.domain"
-        " AND o.first_name = n.first_name COLLATE NOCASE"
-        " AND o.last_name = n.last_name COLLATE NOCASE AND o.id < n.id ORDER BY o.id LIMIT 1)"
-        " FROM leads n WHERE n.id BETWEEN ?1 AND ?2 AND n.domain IS NOT NULL"
-        " AND n.first_name IS NOT NULL AND n.last_name IS NOT NULL", &s);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, first);
-    sqlite3_bind_int64(s, 2, last);
-    size_t k = 0;       /* new leads' ids rise in row order, as the rows come back */
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        const struct batch_row *r = &b->rows[i];
+        struct store_lead_outcome *o = &b->out[i];
+        if (o->result != STORE_LEAD_CREATED || o->lead_id <= 0 || !b->maybe_dup[i] ||
+            empty(r->f[B_FIRST]) || empty(r->f[B_LAST]) || empty(r->f[B_DOMAIN]))
             continue;
-        int64_t id = sqlite3_column_int64(s, 0);
-        while (k < b->n && (b->out[k].result != STORE_LEAD_CREATED || b->out[k].lead_id < id))
-            k++;
-        if (k < b->n && b->out[k].lead_id == id)
-            b->out[k].probable_dup_of = sqlite3_column_int64(s, 1);
+        rc = store_stmt(&st->wr,
+            "SELECT id FROM leads WHERE domain = ?1 AND first_name = ?2 COLLATE NOCASE"
+            " AND last_name = ?3 COLLATE NOCASE AND id < ?4 ORDER BY id LIMIT 1", &s);
+        if (rc < 0)
+            return rc;
+        bind_arena_text(s, 1, r->f[B_DOMAIN], r->len[B_DOMAIN]);
+        bind_arena_text(s, 2, r->f[B_FIRST], r->len[B_FIRST]);
+        bind_arena_text(s, 3, r->f[B_LAST], r->len[B_LAST]);
+        sqlite3_bind_int64(s, 4, o->lead_id);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            o->probable_dup_of = sqlite3_column_int64(s, 0);
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+           : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
+        sqlite3_reset(s);
     }
-    rc = rc == SQLITE_DONE ? 0 : store_sqlite_errno(sqlite3_extended_errcode(st->wr.db));
-    sqlite3_reset(s);
     return rc;
 }
 
@@ -355,6 +347,9 @@ static int row_run(struct store *st, struct store_req *req, struct batch *b, siz
     if (rc < 0)
         return rc;
     o->suppressed = hit;
+    /* Before the insert, which adds the row's own key to the filter. */
+    b->maybe_dup[i] = store_name_filter_maybe(&st->names, r->f[B_DOMAIN], r->f[B_FIRST],
+                                              r->f[B_LAST]);
     const char *src0 = b->rows[0].f[B_SOURCE], *src = r->f[B_SOURCE];
     bool same = src0 == NULL ? src == NULL : src != NULL && strcmp(src0, src) == 0;
     if (email != NULL) {
@@ -434,6 +429,7 @@ static int batch_run(struct store *st, struct store_req *req)
     store_counts_mark(st, &counts);
     batch_unqueue(b);
     int rc = store_wr_import_begin(st);
+    store_name_filter_rows(st, (int64_t)b->n);
     if (rc == 0 && dry)
         rc = store_exec(&st->wr, "SAVEPOINT dry_run");
     if (rc == 0)
@@ -474,6 +470,7 @@ static void batch_free(struct store_req *req)
     for (size_t i = 0; b->reasons != NULL && i < b->n; i++)
         free(b->reasons[i]);
     free(b->reasons);
+    free(b->maybe_dup);
     free(b->rows);
     free(b->out);
     free(b->arena);
@@ -534,8 +531,10 @@ int store_lead_upsert_batch(struct store *st, const struct store_lead_in *rows, 
     b->rows = calloc(n, sizeof(*b->rows));
     b->out = calloc(n, sizeof(*b->out));
     b->reasons = calloc(n, sizeof(*b->reasons));
+    b->maybe_dup = calloc(n, sizeof(*b->maybe_dup));
     b->arena = malloc(bytes);
-    if (b->rows == NULL || b->out == NULL || b->reasons == NULL || b->arena == NULL)
+    if (b->rows == NULL || b->out == NULL || b->reasons == NULL || b->maybe_dup == NULL ||
+        b->arena == NULL)
         goto oom;
     char *p = b->arena;
     for (size_t i = 0; i < n; i++) {

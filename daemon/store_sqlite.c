@@ -136,6 +136,7 @@ void store_close(struct store *st)
         sqlite3_wal_checkpoint_v2(st->wr.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     store_conn_close(&st->wr);
     store_counts_free(st);
+    store_name_filter_end(&st->names);
     store_notify_free(st);
     log_info("msg=\"store closed\" path=\"%s\"", st->path);
     free(st);

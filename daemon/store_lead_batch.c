@@ -236,6 +236,9 @@ static int row_insert(struct store *st, struct store_req *req, struct batch *b,
     *id = sqlite3_changes(st->wr.db) > 0 ? sqlite3_last_insert_rowid(st->wr.db) : 0;
     if (*id == 0)
         return 0;
+    /* The stored values: an empty one is NULL, which no key has. */
+    if (!empty(r->f[B_DOMAIN]) && !empty(r->f[B_FIRST]) && !empty(r->f[B_LAST]))
+        store_name_filter_add(&st->names, r->f[B_DOMAIN], r->f[B_FIRST], r->f[B_LAST]);
     if (event_data != NULL && st->notify == NULL) {
         if (b->created_first != 0 && *id != b->created_last + 1 &&
             (rc = flush_created(st, req, b)) < 0)
@@ -315,6 +318,8 @@ static int row_merge(struct store *st, struct store_req *req, struct batch *b,
             sqlite3_bind_int64(s, 16, req->now);
             rc = store_stmt_done(&st->wr, s);
         }
+        if (rc == 0)
+            store_name_filter_add(&st->names, val[B_DOMAIN], val[B_FIRST], val[B_LAST]);
         if (rc == 0)
             rc = flush_created(st, req, b);
         if (rc == 0) {
@@ -430,6 +435,7 @@ static int batch_run(struct store *st, struct store_req *req)
     batch_unqueue(b);
     int rc = store_wr_import_begin(st);
     store_name_filter_rows(st, (int64_t)b->n);
+    st->names.by_caller = true;         /* row_insert and row_merge add the keys */
     if (rc == 0 && dry)
         rc = store_exec(&st->wr, "SAVEPOINT dry_run");
     if (rc == 0)
@@ -440,6 +446,7 @@ static int batch_run(struct store *st, struct store_req *req)
         rc = row_run(st, req, b, i);
     if (rc == 0)
         rc = flush_created(st, req, b);
+    st->names.by_caller = false;
     if (rc == 0)
         rc = find_probable_dups(st, b);
     for (size_t i = 0; i < b->n; i++)

@@ -73,10 +73,18 @@ bool store_name_filter_maybe(const struct store_name_filter *f, const char *doma
     return true;
 }
 
+void store_name_filter_add(struct store_name_filter *f, const char *domain, const char *first,
+                           const char *last)
+{
+    if (f->bits != NULL && domain != NULL && first != NULL && last != NULL)
+        key_add(f, (const unsigned char *)domain, (const unsigned char *)first,
+                (const unsigned char *)last);
+}
+
 void store_name_filter_row(struct store_name_filter *f, sqlite3 *db, int op)
 {
     sqlite3_value *d = NULL, *a = NULL, *b = NULL;
-    if (f->bits == NULL || op == SQLITE_DELETE)
+    if (f->bits == NULL || f->by_caller || op == SQLITE_DELETE)
         return;
     if (sqlite3_preupdate_new(db, f->domain_col, &d) != SQLITE_OK ||
         sqlite3_preupdate_new(db, f->first_col, &a) != SQLITE_OK ||

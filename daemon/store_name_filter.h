@@ -11,7 +11,8 @@
  * is probed. It is exact in the direction that matters as long as every key
  * in the store is in it: it is filled from leads_domain when built, and the
  * writer connection's pre-update hook (store_counts.c) adds the key of every
- * lead inserted or updated afterwards, whichever code wrote it. Rolled-back
+ * lead inserted or updated afterwards, whichever code wrote it (an import
+ * batch adds its own, store_name_filter_add). Rolled-back
  * writes leave their keys: more maybes, never a missed duplicate. Writes by
  * another process (the sqlite3 shell) during an import are not seen.
  *
@@ -43,6 +44,7 @@ struct store_name_filter {
     int64_t leads_at_begin;     /* max(id) when the burst began */
     int64_t rows;               /* rows the burst has read */
     int domain_col, first_col, last_col;    /* in leads, for the hook */
+    bool by_caller;             /* the running writes add their keys themselves */
 };
 
 /* Starts a burst: notes the store's size. No effect on a running one. */
@@ -54,7 +56,14 @@ void store_name_filter_rows(struct store *st, int64_t n);
  * a value is NULL: the probe then decides as before). */
 bool store_name_filter_maybe(const struct store_name_filter *f, const char *domain,
                              const char *first, const char *last);
-/* From the pre-update hook: main.leads row being inserted or updated. */
+/* Adds a key written to the store (nothing when not built, or when a value
+ * is NULL). An import batch adds its rows' keys itself, with by_caller set:
+ * the hook's reading of a row's new values cost two thirds of the probe it
+ * spares. */
+void store_name_filter_add(struct store_name_filter *f, const char *domain, const char *first,
+                           const char *last);
+/* From the pre-update hook: main.leads row being inserted or updated
+ * (nothing while by_caller is set). */
 void store_name_filter_row(struct store_name_filter *f, sqlite3 *db, int op);
 /* Ends the burst and frees the bits. */
 void store_name_filter_end(struct store_name_filter *f);

@@ -225,6 +225,21 @@ int store_row_by_id(struct store_conn *c, const char *sql, int64_t id, json_t **
     return rc;
 }
 
+int store_column_index(struct store_conn *c, const char *table, const char *column, int *out)
+{
+    sqlite3_stmt *s;
+    int rc = store_stmt(c, "SELECT cid FROM pragma_table_info(?1) WHERE name = ?2", &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, table);
+    store_bind_text(s, 2, column);
+    rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EPROTO;
+    if (rc == 0)
+        *out = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return rc;
+}
+
 int store_bind_text(sqlite3_stmt *s, int i, const char *text)
 {
     int rc = text != NULL ? sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT)

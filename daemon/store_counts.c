@@ -128,28 +128,13 @@ static void writer_preupdate(void *arg, sqlite3 *db, int op, const char *schema,
         store_name_filter_row(&st->names, db, op);
 }
 
-static int column_index(struct store *st, const char *name, int *out)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "SELECT cid FROM pragma_table_info('touches') WHERE name = ?1",
-                        &s);
-    if (rc < 0)
-        return rc;
-    store_bind_text(s, 1, name);
-    rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EPROTO;
-    if (rc == 0)
-        *out = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
-    return rc;
-}
-
 int store_counts_attach(struct store *st)
 {
     struct store_counts c = { 0 };
     int rc;
-    if ((rc = column_index(st, "state", &c.state_column)) < 0 ||
-        (rc = column_index(st, "sent_at", &c.sent_at_column)) < 0 ||
-        (rc = column_index(st, "mailbox", &c.mailbox_column)) < 0)
+    if ((rc = store_column_index(&st->wr, "touches", "state", &c.state_column)) < 0 ||
+        (rc = store_column_index(&st->wr, "touches", "sent_at", &c.sent_at_column)) < 0 ||
+        (rc = store_column_index(&st->wr, "touches", "mailbox", &c.mailbox_column)) < 0)
         return rc;
     st->counts = c;
     sqlite3_preupdate_hook(st->wr.db, writer_preupdate, st);

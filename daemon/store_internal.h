@@ -98,6 +98,9 @@ int store_row_by_id(struct store_conn *c, const char *sql, int64_t id, json_t **
 /* A negative errno for a SQLite result code (extended codes understood). */
 int store_sqlite_errno(int rc);
 
+/* The index of column in table (as a row's values number them, for the
+ * pre-update hook), or -EPROTO when there is none. */
+int store_column_index(struct store_conn *c, const char *table, const char *column, int *out);
 /* Binds text or NULL; binds 0 as NULL for optional ids. */
 int store_bind_text(sqlite3_stmt *s, int i, const char *text);
 int store_bind_id(sqlite3_stmt *s, int i, int64_t id);

@@ -98,30 +98,15 @@ void store_name_filter_row(struct store_name_filter *f, sqlite3 *db, int op)
         key_add(f, dt, at, bt);
 }
 
-static int leads_column(struct store *st, const char *name, int *out)
-{
-    sqlite3_stmt *s;
-    int rc = store_stmt(&st->wr, "SELECT cid FROM pragma_table_info('leads') WHERE name = ?1",
-                        &s);
-    if (rc < 0)
-        return rc;
-    store_bind_text(s, 1, name);
-    rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EPROTO;
-    if (rc == 0)
-        *out = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
-    return rc;
-}
-
 /* Every key in the store, from the covering index leads_domain. */
 static int filter_build(struct store *st)
 {
     struct store_name_filter *f = &st->names;
     sqlite3_stmt *s;
     int rc;
-    if ((rc = leads_column(st, "domain", &f->domain_col)) < 0 ||
-        (rc = leads_column(st, "first_name", &f->first_col)) < 0 ||
-        (rc = leads_column(st, "last_name", &f->last_col)) < 0)
+    if ((rc = store_column_index(&st->wr, "leads", "domain", &f->domain_col)) < 0 ||
+        (rc = store_column_index(&st->wr, "leads", "first_name", &f->first_col)) < 0 ||
+        (rc = store_column_index(&st->wr, "leads", "last_name", &f->last_col)) < 0)
         return rc;
     uint64_t *bits = calloc(FILTER_WORDS, sizeof(*bits));
     if (bits == NULL)

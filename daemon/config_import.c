@@ -5,7 +5,7 @@
  *     "role_locals": ["info", "sales", ...],     replaces the built-in list
  *     "lawful_basis": "legitimate_interest",     GDPR art. 6 basis recorded per lead
  *     "batch_rows": 2000                         rows per store request; the
- *                                                writer commits up to 32 of an
+ *                                                writer commits up to 56 of an
  *                                                import's requests at once
  *   }
  * The built-in lists are the defaults: the free-mail providers B2B lists

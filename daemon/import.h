@@ -43,7 +43,7 @@
 #include "store.h"
 
 #define IMPORT_CHUNK (256u * 1024)
-#define IMPORT_MAX_BATCHES 48
+#define IMPORT_MAX_BATCHES 72
 #define IMPORT_LIST_MAX 1000
 
 struct import;

@@ -4,7 +4,7 @@
  *
  * - The page cache. SQLite's default 2 MiB turns every index lookup of a
  *   big import into a pread; IMPORT_CACHE_KIB holds the hot index pages of
- *   millions of leads. It also holds what a bulk transaction (32 batches,
+ *   millions of leads. It also holds what a bulk transaction (56 batches,
  *   store_writer.c) changes: once the changed pages fill the cache, SQLite
  *   writes them to the WAL before the commit and again at the commit, a
  *   tenth of the writer's time at 32 MiB; 64 MiB took a 1,000,000-row
